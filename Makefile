@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make run` and `make test`. Both build .venv first if needed.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# Local runtime state (Airflow home, sample events, cache, published reports) lives under var/.
+export TIMECARD_HOME ?= $(CURDIR)/var
+
+.PHONY: venv run test lint bench bench-small clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m timecard.main_job
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)
+	$(PY) -m bench.run --workload standard
+
+bench-small: $(STAMP)
+	$(PY) -m bench.run --workload small
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Pandera data contracts for each stage: normalized events, sessions, the report."""

@@ -1,0 +1,39 @@
+"""Running a contract: Pandera errors become one readable paragraph."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaError, SchemaErrors
+
+from timecard.errors import TimecardError
+
+
+class ContractViolation(TimecardError):
+    """A frame broke its data contract; `checks` names every failed check."""
+
+    def __init__(self, message: str, checks: list[str]):
+        super().__init__(message)
+        self.checks = checks
+
+
+def enforce(schema: pa.DataFrameSchema, frame: pl.DataFrame, stage: str) -> pl.DataFrame:
+    """Validate every row of `frame` (a DataFrame, so data checks run, not only the schema)."""
+    try:
+        return schema.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        failures = [_describe(error) for error in errors.schema_errors]
+    except SchemaError as error:
+        failures = [_describe(error)]
+    checks = sorted({name for name, _ in failures})
+    details = "; ".join(text for _, text in failures[:10])
+    raise ContractViolation(
+        f"The {stage} broke its data contract ({len(failures)} failed check(s)): {details}.",
+        checks,
+    )
+
+
+def _describe(error: SchemaError) -> tuple[str, str]:
+    check = getattr(error, "check", None)
+    name = getattr(check, "name", None) or str(check or "schema")
+    return name, str(error).splitlines()[0][:300]

@@ -1,0 +1,55 @@
+"""Contract for the Login/Logout report, including its row limit."""
+
+import pandera.polars as pa
+import polars as pl
+
+from transforms.report import FORMULA_TRIGGERS, REPORT_HEADER, TEXT_COLUMNS
+
+DEFAULT_MAX_ROWS = 10_000
+MAX_ROWS_CHECK = "row limit"
+_ISO_SECONDS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
+_TEXT = [*TEXT_COLUMNS.values(), "Agent ARN"]
+
+
+def _no_formula_trigger(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select(
+        ~pl.any_horizontal(
+            [pl.col(data.key).str.starts_with(c) for c in FORMULA_TRIGGERS]
+        ).fill_null(False)
+    )
+
+
+def report_schema(max_rows: int = DEFAULT_MAX_ROWS) -> pa.DataFrameSchema:
+    def within_row_limit(data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.len() <= max_rows)
+
+    columns: dict[str, pa.Column] = {}
+    for name in REPORT_HEADER:
+        if name in _TEXT:
+            column = pa.Column(
+                pl.String,
+                nullable=name != "Agent ARN",
+                checks=pa.Check(_no_formula_trigger, name="formula guard"),
+            )
+        elif name in ("Login time", "Logout time", "Last activity"):
+            column = pa.Column(pl.String, nullable=True, checks=pa.Check.str_matches(_ISO_SECONDS))
+        elif name == "Session duration":
+            column = pa.Column(
+                pl.String, nullable=True, checks=pa.Check.str_matches(r"^\d+:\d{2}:\d{2}$")
+            )
+        else:
+            column = pa.Column(pl.Int64, nullable=True, checks=pa.Check.ge(0))
+        columns[name] = column
+    return pa.DataFrameSchema(
+        columns,
+        checks=[
+            pa.Check(
+                within_row_limit,
+                name=MAX_ROWS_CHECK,
+                error=f"the report holds at most {max_rows} rows",
+            )
+        ],
+        strict=True,
+        ordered=True,
+        name="Login/Logout report",
+    )

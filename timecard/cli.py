@@ -1,0 +1,130 @@
+"""The `timecard` command line. Its options are a public contract: change them with care."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from datetime import UTC, date, datetime
+
+from timecard.errors import TimecardError, UsageError
+from timecard.settings import get_settings
+from timecard.timerange import PRESETS
+
+
+def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("filters (one kind ORed, different kinds ANDed)")
+    group.add_argument("--agent", action="append", default=[], metavar="USERNAME")
+    group.add_argument("--routing-profile", action="append", default=[], metavar="NAME")
+    group.add_argument(
+        "--hierarchy", action="append", default=[], metavar="L1/L2/...",
+        help="a path prefix of hierarchy level names",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="timecard",
+        description="The Amazon Connect Login/Logout report, rebuilt from the agent event stream.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    report = commands.add_parser("report", help="build one Login/Logout report as CSV")
+    report.add_argument("--events", required=True, metavar="ROOT", help="raw events root")
+    when = report.add_mutually_exclusive_group(required=True)
+    when.add_argument("--preset", choices=PRESETS)
+    when.add_argument("--start", metavar="T", help="ISO-8601; naive values are read in --tz")
+    report.add_argument("--end", metavar="T")
+    report.add_argument("--tz", default="UTC", help="IANA time zone (default UTC)")
+    _add_filter_options(report)
+    report.add_argument("--lookback-days", type=int, default=31, metavar="N")
+    report.add_argument("--max-rows", type=int, default=10_000, metavar="N")
+    report.add_argument("--out", required=True, metavar="FILE_OR_URL")
+    report.add_argument(
+        "--cache", metavar="ROOT", help="condensed event cache (default: TIMECARD_CACHE_ROOT)"
+    )
+    report.set_defaults(handler=_run_report)
+
+    generate = commands.add_parser("generate-events", help="write a synthetic agent event stream")
+    generate.add_argument("--out", required=True, metavar="ROOT")
+    generate.add_argument("--agents", required=True, type=int, metavar="N")
+    generate.add_argument("--start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+    generate.add_argument("--days", required=True, type=int, metavar="D")
+    generate.add_argument("--seed", type=int, default=0, metavar="S")
+    generate.add_argument("--format", choices=("parquet", "ndjson"), default="parquet")
+    generate.add_argument("--layout", choices=("date", "ymd", "firehose"), default="date")
+    generate.set_defaults(handler=_run_generate)
+    return parser
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from timecard import engine, timerange
+    from transforms.filters import Filters
+
+    if args.start is not None and args.end is None:
+        raise UsageError("--start needs --end: give both, or use --preset.")
+    if args.preset and args.end:
+        raise UsageError("--end goes with --start, not with --preset.")
+    if args.preset:
+        window = timerange.preset_range(args.preset, args.tz, datetime.now(UTC))
+    else:
+        window = timerange.custom_range(args.start, args.end, args.tz)
+    request = engine.ReportRequest(
+        events_root=args.events,
+        time_range=window,
+        filters=Filters(tuple(args.agent), tuple(args.routing_profile), tuple(args.hierarchy)),
+        lookback_days=args.lookback_days,
+        max_rows=args.max_rows,
+    )
+    result = engine.build_report(request, args.cache or get_settings().cache_root)
+    quarantine_url = engine.write_outputs(result, args.out)
+    print(f"timecard: report {window.describe()}: {result.summary.one_line()}", file=sys.stderr)
+    print(f"timecard: wrote {args.out}", file=sys.stderr)
+    if quarantine_url:
+        print(
+            f"timecard: {result.summary.quarantined:,} quarantined record(s) with their reasons "
+            f"in {quarantine_url}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from timecard.generate import generate_events
+
+    if args.agents < 1 or args.days < 1:
+        raise UsageError("--agents and --days must both be at least 1.")
+    summary = generate_events(
+        args.out,
+        agents=args.agents,
+        start=args.start,
+        days=args.days,
+        seed=args.seed,
+        fmt=args.format,
+        layout=args.layout,
+    )
+    print(f"timecard: generated {summary}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except TimecardError as error:
+        print(f"timecard: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except Exception as error:  # a bug, not a user error: still one paragraph, trace on request
+        if os.environ.get("TIMECARD_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"timecard: internal error: {type(error).__name__}: {error}. This is a bug in "
+            "timecard; rerun with TIMECARD_DEBUG=1 to see the traceback, and report it.",
+            file=sys.stderr,
+        )
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

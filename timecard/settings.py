@@ -1,0 +1,93 @@
+"""All configuration, read from the environment in one place.
+
+Every deployment (CLI, `make run`, docker-compose, Celery workers) sets the same variables;
+nothing else in timecard reads `os.environ` for storage or credentials.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The variables this module reads. The docker-compose consistency test checks against this list.
+ENV_VARS = (
+    "TIMECARD_HOME",
+    "TIMECARD_EVENTS_ROOT",
+    "TIMECARD_OUTPUT_ROOT",
+    "TIMECARD_CACHE_ROOT",
+    "TIMECARD_INSTANCE_ALIAS",
+    "TIMECARD_REPORTS_DIR",
+    "TIMECARD_AWS_CONN_ID",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+)
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    # Secrets are kept out of repr() so they cannot leak into logs or error messages.
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: str
+    events_root: str
+    output_root: str
+    cache_root: str
+    instance_alias: str
+    reports_dir: str
+    s3: S3Settings
+
+
+def get_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the settings now (not at import), so tests and tasks see the current environment."""
+    env = dict(os.environ if env is None else env)
+    home = env.get("TIMECARD_HOME") or str(REPO_ROOT / "var")
+    return Settings(
+        home=home,
+        events_root=env.get("TIMECARD_EVENTS_ROOT") or f"{home}/events",
+        output_root=env.get("TIMECARD_OUTPUT_ROOT") or f"{home}/output",
+        cache_root=env.get("TIMECARD_CACHE_ROOT") or f"{home}/cache",
+        instance_alias=env.get("TIMECARD_INSTANCE_ALIAS") or "my-instance",
+        reports_dir=env.get("TIMECARD_REPORTS_DIR") or str(REPO_ROOT / "reports"),
+        s3=_s3_settings(env),
+    )
+
+
+def _s3_settings(env: dict[str, str]) -> S3Settings:
+    conn_id = env.get("TIMECARD_AWS_CONN_ID")
+    if conn_id:
+        return _s3_settings_from_airflow_connection(conn_id)
+    return S3Settings(
+        endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        region=env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+        secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+        session_token=env.get("AWS_SESSION_TOKEN") or None,
+    )
+
+
+def _s3_settings_from_airflow_connection(conn_id: str) -> S3Settings:
+    # Imported here: the CLI must not pay for Airflow unless an Airflow connection is configured.
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    extra = conn.extra_dejson
+    return S3Settings(
+        endpoint_url=extra.get("endpoint_url") or None,
+        region=extra.get("region_name") or "us-east-1",
+        access_key_id=conn.login or extra.get("aws_access_key_id") or None,
+        secret_access_key=conn.password or extra.get("aws_secret_access_key") or None,
+        session_token=extra.get("aws_session_token") or None,
+    )

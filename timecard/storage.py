@@ -1,0 +1,178 @@
+"""The one module that touches storage. Local folders and `s3://` URLs take the same code path.
+
+Everything is addressed by a URL string: a plain path, a `file://` URL or an `s3://bucket/key`.
+fsspec gives one filesystem interface for both; Polars reads Parquet natively from either,
+with the storage options this module derives from the settings.
+
+Writes are atomic for readers: a local file is written to a temporary name in the same folder
+and renamed into place; an S3 object becomes visible only when its single PUT (or multipart
+upload) completes. A reader therefore never sees half a file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import fsspec
+
+from timecard.settings import S3Settings, get_settings
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+@dataclass(frozen=True, order=True)
+class FileInfo:
+    url: str
+    size: int
+    # ETag on S3, modification time on a local disk: what changes when the file is rewritten.
+    version: str
+
+
+def is_s3(url: str) -> bool:
+    return url.startswith("s3://")
+
+
+def normalize(url: str) -> str:
+    """Canonical form: `s3://bucket/key` or an absolute local path, no trailing slash."""
+    url = str(url)
+    if url.startswith("file://"):
+        url = url[len("file://") :]
+    if is_s3(url):
+        return url.rstrip("/")
+    return os.path.abspath(os.path.expanduser(url))
+
+
+def join(base: str, *parts: str) -> str:
+    base = normalize(base)
+    if is_s3(base):
+        return posixpath.join(base, *parts)
+    return os.path.join(base, *parts)
+
+
+def _fs(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    url = normalize(url)
+    if is_s3(url):
+        return _s3_filesystem(get_settings().s3), url[len("s3://") :]
+    return fsspec.filesystem("file"), url
+
+
+@lru_cache(maxsize=8)
+def _s3_filesystem(s3: S3Settings) -> fsspec.AbstractFileSystem:
+    import s3fs
+
+    return s3fs.S3FileSystem(
+        key=s3.access_key_id,
+        secret=s3.secret_access_key,
+        token=s3.session_token,
+        client_kwargs={"endpoint_url": s3.endpoint_url, "region_name": s3.region},
+        # Late-arriving raw files must be seen: never answer a listing from a cache.
+        use_listings_cache=False,
+        skip_instance_cache=True,
+    )
+
+
+def _url(fs_path: str, like: str) -> str:
+    return f"s3://{fs_path}" if is_s3(normalize(like)) else fs_path
+
+
+def list_files(prefix: str) -> list[FileInfo]:
+    """Every file below `prefix` (recursively), sorted by URL. A missing prefix is empty."""
+    fs, path = _fs(prefix)
+    try:
+        found = fs.find(path, detail=True)
+    except FileNotFoundError:
+        return []
+    files = []
+    for fs_path, info in found.items():
+        if info.get("type") == "directory":
+            continue
+        version = info.get("ETag") or info.get("etag") or str(info.get("mtime", ""))
+        files.append(FileInfo(_url(fs_path, prefix), int(info.get("size") or 0), str(version)))
+    return sorted(files)
+
+
+def exists(url: str) -> bool:
+    fs, path = _fs(url)
+    return fs.exists(path)
+
+
+def read_bytes(url: str) -> bytes:
+    fs, path = _fs(url)
+    return fs.cat_file(path)
+
+
+def read_head(url: str, size: int) -> bytes:
+    fs, path = _fs(url)
+    with fs.open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def write_bytes(url: str, data: bytes) -> None:
+    """Write a whole object so that no reader ever sees it partially written."""
+    fs, path = _fs(url)
+    if is_s3(normalize(url)):
+        fs.pipe_file(path, data)
+        return
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def delete(url: str) -> None:
+    fs, path = _fs(url)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+
+
+def polars_storage_options(url: str) -> dict[str, str] | None:
+    """The storage options Polars needs to reach `url` natively (None for local files)."""
+    if not is_s3(normalize(url)):
+        return None
+    s3 = get_settings().s3
+    options = {"aws_region": s3.region}
+    if s3.endpoint_url:
+        options["aws_endpoint_url"] = s3.endpoint_url
+        options["aws_allow_http"] = str(s3.endpoint_url.startswith("http://")).lower()
+    if s3.access_key_id:
+        options["aws_access_key_id"] = s3.access_key_id
+    if s3.secret_access_key:
+        options["aws_secret_access_key"] = s3.secret_access_key
+    if s3.session_token:
+        options["aws_session_token"] = s3.session_token
+    return options
+
+
+def scan_parquet(url: str, **kwargs) -> pl.LazyFrame:
+    import polars as pl
+
+    return pl.scan_parquet(normalize(url), storage_options=polars_storage_options(url), **kwargs)
+
+
+def read_parquet_schema(url: str) -> pl.Schema:
+    return scan_parquet(url).collect_schema()
+
+
+def write_parquet(url: str, frame: pl.DataFrame) -> None:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    write_bytes(url, buffer.getvalue())
+
+
+def read_parquet(url: str) -> pl.DataFrame:
+    return scan_parquet(url).collect()

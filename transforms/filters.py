@@ -1,0 +1,54 @@
+"""Report filters: which rows of the report a user wants to see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+HIERARCHY_SEPARATOR = "/"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Values of one kind are ORed; different kinds are ANDed. Empty means no filter."""
+
+    agents: tuple[str, ...] = ()
+    routing_profiles: tuple[str, ...] = ()
+    # Each entry is a path prefix of hierarchy level names: "Americas/Sales" matches rows whose
+    # level 1 is "Americas" and level 2 is "Sales", whatever their deeper levels are.
+    hierarchies: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.agents or self.routing_profiles or self.hierarchies)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "agents": list(self.agents),
+            "routing_profiles": list(self.routing_profiles),
+            "hierarchies": list(self.hierarchies),
+        }
+
+
+def hierarchy_levels(path: str) -> list[str]:
+    return [level.strip() for level in path.split(HIERARCHY_SEPARATOR) if level.strip()]
+
+
+def filter_expression(filters: Filters) -> pl.Expr:
+    """A boolean expression over session columns (username, routing_profile, hierarchy_1..5)."""
+    conditions = [pl.lit(True)]
+    if filters.agents:
+        conditions.append(pl.col("username").is_in(list(filters.agents)))
+    if filters.routing_profiles:
+        conditions.append(pl.col("routing_profile").is_in(list(filters.routing_profiles)))
+    if filters.hierarchies:
+        paths = []
+        for path in filters.hierarchies:
+            levels = hierarchy_levels(path)
+            paths.append(
+                pl.all_horizontal(
+                    [pl.col(f"hierarchy_{i}") == name for i, name in enumerate(levels, start=1)]
+                ).fill_null(False)
+            )
+        conditions.append(pl.any_horizontal(paths))
+    return pl.all_horizontal(conditions)

@@ -1,0 +1,150 @@
+"""Normalized events → the condensed per-day data → user sessions with their Last activity.
+
+Sessions follow the report semantics exactly (README, "How sessions are built"):
+per agent, LOGIN/LOGOUT events ordered by (time, LOGIN before LOGOUT, EventId) are walked with one
+open session at a time. Each LOGIN opens a session; the next event of that agent decides how it
+ends: a LOGOUT closes it, another LOGIN ends it with no logout, nothing leaves it open. A LOGOUT
+that does not follow a LOGIN is a session whose login lies before the lookback.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from transforms.normalize import KNOWN_EVENT_TYPES, SESSION_EVENT_TYPES, TIMESTAMP
+
+ATTRIBUTE_COLUMNS = (
+    "username",
+    "first_name",
+    "last_name",
+    "routing_profile",
+    *(f"hierarchy_{level}" for level in range(1, 6)),
+)
+SESSION_COLUMNS: dict[str, pl.DataType] = {
+    "agent_arn": pl.String(),
+    **{name: pl.String() for name in ATTRIBUTE_COLUMNS},
+    "login_ts": TIMESTAMP,
+    "logout_ts": TIMESTAMP,
+    # Where activity stops counting for a session with no logout: the next LOGIN, or window end.
+    "bound_ts": TIMESTAMP,
+    "last_activity_ts": TIMESTAMP,
+}
+
+
+# -- condensing one raw partition -------------------------------------------------------------
+
+
+def session_events(events: pl.LazyFrame) -> pl.LazyFrame:
+    """LOGIN and LOGOUT events with all their attributes: what sessions are built from."""
+    return events.filter(pl.col("event_type").is_in(SESSION_EVENT_TYPES))
+
+
+def activity(events: pl.LazyFrame) -> pl.LazyFrame:
+    """When each agent did anything at all (any event type): what Last activity is built from.
+
+    Repeated instants are kept once, which is all a "latest instant" question needs.
+    """
+    return events.select("agent_arn", "event_ts").unique()
+
+
+def partition_counts(events: pl.LazyFrame) -> pl.LazyFrame:
+    return events.select(
+        pl.len().alias("events"),
+        (pl.len() - pl.col("event_id").n_unique()).alias("duplicates"),
+        (~pl.col("event_type").is_in(KNOWN_EVENT_TYPES)).sum().alias("unknown_event_types"),
+    )
+
+
+# -- building sessions ------------------------------------------------------------------------
+
+
+def deduplicate(events: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Keep one copy of each EventId: the first by (source file, row), so reruns agree."""
+    kept = events.sort("event_id", "source_file", "source_row").unique(
+        subset="event_id", keep="first", maintain_order=True
+    )
+    return kept, events.height - kept.height
+
+
+def build_sessions(
+    events: pl.DataFrame,
+    window_start: datetime,
+    window_end: datetime,
+) -> pl.DataFrame:
+    """Sessions with a login or logout in `[window_start, window_end)`.
+
+    `events` are the deduplicated LOGIN/LOGOUT events from the lookback start to the window end.
+    """
+    order = ["event_ts", "logout_first_rank", "event_id"]
+    ordered = events.with_columns(
+        (pl.col("event_type") == "LOGOUT").cast(pl.Int8).alias("logout_first_rank")
+    ).with_columns(
+        *(
+            pl.col(column).shift(shift).over("agent_arn", order_by=order).alias(alias)
+            for column, shift, alias in (
+                ("event_type", -1, "next_type"),
+                ("event_ts", -1, "next_ts"),
+                ("event_type", 1, "previous_type"),
+            )
+        )
+    )
+    from_logins = ordered.filter(pl.col("event_type") == "LOGIN").select(
+        "agent_arn",
+        *ATTRIBUTE_COLUMNS,
+        pl.col("event_ts").alias("login_ts"),
+        pl.when(pl.col("next_type") == "LOGOUT").then(pl.col("next_ts")).alias("logout_ts"),
+        pl.when(pl.col("next_type") == "LOGIN")
+        .then(pl.col("next_ts"))
+        .when(pl.col("next_type").is_null())
+        .then(pl.lit(window_end).cast(TIMESTAMP))
+        .alias("bound_ts"),
+    )
+    unknown_logins = ordered.filter(
+        (pl.col("event_type") == "LOGOUT") & (pl.col("previous_type").fill_null("") != "LOGIN")
+    ).select(
+        "agent_arn",
+        *ATTRIBUTE_COLUMNS,
+        pl.lit(None, TIMESTAMP).alias("login_ts"),
+        pl.col("event_ts").alias("logout_ts"),
+        pl.lit(None, TIMESTAMP).alias("bound_ts"),
+    )
+    start, end = pl.lit(window_start).cast(TIMESTAMP), pl.lit(window_end).cast(TIMESTAMP)
+    in_window = lambda column: (pl.col(column) >= start) & (pl.col(column) < end)  # noqa: E731
+    return pl.concat([from_logins, unknown_logins]).filter(
+        in_window("login_ts").fill_null(False) | in_window("logout_ts").fill_null(False)
+    )
+
+
+def with_last_activity(sessions: pl.DataFrame, agent_activity: pl.DataFrame) -> pl.DataFrame:
+    """Add `last_activity_ts`: for a session with no logout, the latest instant in
+    `[login, bound)` at which its agent did anything; null for every other session.
+
+    `agent_activity` must cover the window (a session with no logout has its login in it).
+    """
+    open_sessions = sessions.filter(pl.col("logout_ts").is_null()).with_row_index("session")
+    latest = (
+        open_sessions.select("session", "agent_arn", "login_ts", "bound_ts")
+        .sort("bound_ts")
+        .join_asof(
+            agent_activity.sort("event_ts"),
+            left_on="bound_ts",
+            right_on="event_ts",
+            by="agent_arn",
+            strategy="backward",
+            allow_exact_matches=False,  # the bound itself belongs to the next session
+            check_sortedness=False,
+        )
+        .select(
+            "session",
+            pl.when(pl.col("event_ts") >= pl.col("login_ts"))
+            .then(pl.col("event_ts"))
+            .alias("last_activity_ts"),
+        )
+    )
+    open_with_activity = open_sessions.join(latest, on="session", how="left").drop("session")
+    closed = sessions.filter(pl.col("logout_ts").is_not_null()).with_columns(
+        pl.lit(None, TIMESTAMP).alias("last_activity_ts")
+    )
+    return pl.concat([open_with_activity, closed]).select(list(SESSION_COLUMNS))
