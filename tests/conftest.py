@@ -1,0 +1,48 @@
+"""Shared fixtures: a real S3 API server on loopback, and an isolated timecard home."""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+S3_KEY, S3_SECRET = "testing-key", "testing-secret-do-not-log"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3 API (moto's server) on 127.0.0.1, reached over HTTP like any S3 endpoint."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, monkeypatch) -> str:
+    """A fresh bucket, with the environment pointing timecard at the server. Returns s3://bucket."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_SECRET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    name = f"tc-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
+    ).create_bucket(Bucket=name)
+    return f"s3://{name}"
+
+
+@pytest.fixture
+def timecard_home(tmp_path, monkeypatch):
+    """Point every timecard root at a temporary folder."""
+    monkeypatch.setenv("TIMECARD_HOME", str(tmp_path / "home"))
+    for name in ("EVENTS_ROOT", "OUTPUT_ROOT", "CACHE_ROOT"):
+        monkeypatch.delenv(f"TIMECARD_{name}", raising=False)
+    return tmp_path / "home"

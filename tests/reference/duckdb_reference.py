@@ -1,0 +1,424 @@
+"""Independent reference for the Login/Logout report, written in DuckDB SQL.
+
+It is the correctness oracle of the differential test and the yardstick of the benchmark: the
+query a data engineer would run over the raw agent event stream instead of timecard. It shares
+no code with `timecard/` or `transforms/`, so a bug in either shows up as a disagreement.
+
+Python only finds the partition files, sniffs their format and lines up their column names;
+validity, de-duplication, sessions, window, filters, Last activity, row order and formatting
+are all SQL.
+
+Simplifications, on purpose: local folders only; NDJSON keys are matched exactly as the event
+stream spells them (only Parquet names are matched case-insensitively, as Glue lower-cases them);
+a Parquet timestamp column without a time zone is read as UTC; invalid records are skipped rather
+than quarantined, and nothing is counted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+HEADER = (
+    "Username",
+    "First name",
+    "Last name",
+    "Routing profile",
+    "Hierarchy level 1",
+    "Hierarchy level 2",
+    "Hierarchy level 3",
+    "Hierarchy level 4",
+    "Hierarchy level 5",
+    "Login time",
+    "Logout time",
+    "Session duration",
+    "Session duration (seconds)",
+    "Last activity",
+    "Agent ARN",
+)
+
+_CONFIGURATION = ("CurrentAgentSnapshot", "Configuration")
+_HIERARCHY = (*_CONFIGURATION, "AgentHierarchyGroups")
+
+# Column of the `raw_events` view -> its path in an agent event record.
+_RECORD_PATHS = {
+    "event_id": ("EventId",),
+    "event_type": ("EventType",),
+    "event_timestamp": ("EventTimestamp",),
+    "agent_arn": ("AgentARN",),
+    "username": (*_CONFIGURATION, "Username"),
+    "first_name": (*_CONFIGURATION, "FirstName"),
+    "last_name": (*_CONFIGURATION, "LastName"),
+    "routing_profile": (*_CONFIGURATION, "RoutingProfile", "Name"),
+    **{f"level{n}": (*_HIERARCHY, f"Level{n}", "Name") for n in range(1, 6)},
+}
+
+_NAIVE_TIMESTAMP_TYPES = {"timestamp", "timestamp_ns", "timestamp_ms", "timestamp_s"}
+_COMPOUND_TYPES = {"struct", "list", "array", "map", "union", "null"}
+# ISO-8601 with a mandatory offset: a timestamp without one is not an instant.
+_ISO_INSTANT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}(:?\d{2})?)"
+
+_MACROS = r"""
+CREATE TEMP MACRO formula_guard(text) AS
+    CASE WHEN left(text, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || text
+         ELSE coalesce(text, '') END;
+CREATE TEMP MACRO utc_offset(seconds) AS
+    CASE WHEN seconds < 0 THEN '-' ELSE '+' END
+    || lpad((abs(seconds) // 3600)::VARCHAR, 2, '0') || ':'
+    || lpad((abs(seconds) % 3600 // 60)::VARCHAR, 2, '0');
+CREATE TEMP MACRO local_iso(instant, zone) AS coalesce(
+    strftime(timezone(zone, instant), '%Y-%m-%dT%H:%M:%S')
+    || utc_offset((epoch_us(timezone(zone, instant)) - epoch_us(instant)) // 1000000),
+    '');
+CREATE TEMP MACRO hours_minutes_seconds(seconds) AS
+    (seconds // 3600)::VARCHAR || ':' || lpad((seconds % 3600 // 60)::VARCHAR, 2, '0')
+    || ':' || lpad((seconds % 60)::VARCHAR, 2, '0');
+"""
+
+_REPORT_SQL = """
+WITH events AS (
+    -- Valid records, one copy per EventId: the first by (partition date, file path, row).
+    SELECT
+        event_id,
+        upper(event_type) AS event_type,
+        event_timestamp AS ts,
+        agent_arn,
+        -- Only LOGIN and LOGOUT need the snapshot; dropping it early keeps the rest narrow.
+        CASE WHEN upper(event_type) IN ('LOGIN', 'LOGOUT') THEN {
+            'username': username, 'first_name': first_name, 'last_name': last_name,
+            'routing_profile': routing_profile, 'level1': level1, 'level2': level2,
+            'level3': level3, 'level4': level4, 'level5': level5
+        } END AS snapshot
+    FROM raw_events
+    WHERE event_id IS NOT NULL AND event_type IS NOT NULL AND agent_arn IS NOT NULL
+      AND event_timestamp IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY file_no, row_no) = 1
+),
+span_events AS (
+    SELECT * FROM events
+    WHERE ts >= $lookback_start::TIMESTAMPTZ AND ts < $window_end::TIMESTAMPTZ
+),
+walk AS (
+    SELECT
+        *,
+        row_number() OVER agent_order AS walk_no,
+        lag(event_type) OVER agent_order AS previous_type,
+        lead(event_type) OVER agent_order AS next_type,
+        lead(ts) OVER agent_order AS next_ts
+    FROM span_events
+    WHERE event_type IN ('LOGIN', 'LOGOUT')
+    WINDOW agent_order AS (PARTITION BY agent_arn ORDER BY ts, event_type = 'LOGOUT', event_id)
+),
+sessions AS (
+    -- A LOGIN opens a session; the agent's next LOGIN/LOGOUT event decides how it ends.
+    SELECT
+        agent_arn, walk_no, snapshot,
+        ts AS login,
+        CASE WHEN next_type = 'LOGOUT' THEN next_ts END AS logout,
+        -- Last activity is sought in [login, activity_bound) for a session without logout.
+        CASE WHEN next_type = 'LOGIN' THEN next_ts
+             WHEN next_type IS NULL THEN $window_end::TIMESTAMPTZ END AS activity_bound
+    FROM walk
+    WHERE event_type = 'LOGIN'
+    UNION ALL
+    -- A LOGOUT with no session open: its LOGIN lies before the lookback.
+    SELECT agent_arn, walk_no, snapshot, NULL, ts, NULL
+    FROM walk
+    WHERE event_type = 'LOGOUT' AND coalesce(previous_type, 'LOGOUT') = 'LOGOUT'
+),
+report_sessions AS (
+    SELECT * FROM sessions
+    WHERE (
+        (login >= $window_start::TIMESTAMPTZ AND login < $window_end::TIMESTAMPTZ)
+        OR (logout >= $window_start::TIMESTAMPTZ AND logout < $window_end::TIMESTAMPTZ)
+    )
+    AND (len($agents::VARCHAR[]) = 0
+         OR list_contains($agents::VARCHAR[], snapshot.username))
+    AND (len($routing_profiles::VARCHAR[]) = 0
+         OR list_contains($routing_profiles::VARCHAR[], snapshot.routing_profile))
+    AND (len($hierarchies::VARCHAR[][]) = 0
+         OR list_bool_or(list_transform($hierarchies::VARCHAR[][], lambda path:
+                path = [snapshot.level1, snapshot.level2, snapshot.level3, snapshot.level4,
+                        snapshot.level5][1:len(path)])))
+),
+last_activity AS (
+    SELECT s.agent_arn, s.walk_no, max(e.ts) AS last_activity
+    FROM report_sessions AS s
+    JOIN span_events AS e
+      ON e.agent_arn = s.agent_arn AND e.ts >= s.login AND e.ts < s.activity_bound
+    GROUP BY s.agent_arn, s.walk_no
+),
+report_rows AS (
+    SELECT
+        s.*,
+        date_trunc('second', s.login) AS login_second,
+        date_trunc('second', s.logout) AS logout_second,
+        (epoch_us(logout_second) - epoch_us(login_second)) // 1000000 AS duration_seconds,
+        date_trunc('second', a.last_activity) AS last_activity_second
+    FROM report_sessions AS s
+    LEFT JOIN last_activity AS a USING (agent_arn, walk_no)
+)
+SELECT
+    formula_guard(snapshot.username),
+    formula_guard(snapshot.first_name),
+    formula_guard(snapshot.last_name),
+    formula_guard(snapshot.routing_profile),
+    formula_guard(snapshot.level1),
+    formula_guard(snapshot.level2),
+    formula_guard(snapshot.level3),
+    formula_guard(snapshot.level4),
+    formula_guard(snapshot.level5),
+    local_iso(login_second, $tz),
+    local_iso(logout_second, $tz),
+    coalesce(hours_minutes_seconds(duration_seconds), ''),
+    coalesce(duration_seconds::VARCHAR, ''),
+    local_iso(last_activity_second, $tz),
+    formula_guard(agent_arn)
+FROM report_rows
+ORDER BY
+    coalesce(snapshot.username, '') = '', snapshot.username,
+    login_second NULLS FIRST, logout_second NULLS LAST, agent_arn,
+    walk_no  -- only separates sessions of one agent that display identically
+"""
+
+
+def reference_report(
+    events_root: str,
+    window_start: datetime,
+    window_end: datetime,
+    tz: str,
+    lookback_days: int = 31,
+    agents=(),
+    routing_profiles=(),
+    hierarchies=(),
+) -> list[dict[str, str]]:
+    """The report rows in report order, each keyed by the CSV header, valued as the CSV holds it."""
+    _check_parameters(events_root, window_start, window_end, tz, lookback_days)
+    lookback_start = window_start - timedelta(days=lookback_days)
+    files = _partition_files(events_root, _partition_days(lookback_start, window_end))
+    parameters = {
+        "lookback_start": lookback_start.isoformat(),
+        "window_start": window_start.isoformat(),
+        "window_end": window_end.isoformat(),
+        "tz": tz,
+        "agents": list(agents),
+        "routing_profiles": list(routing_profiles),
+        "hierarchies": [path.strip("/").split("/") for path in hierarchies],
+    }
+    with duckdb.connect() as connection:
+        # Instants are compared as TIMESTAMPTZ; only the final formatting looks at `tz`.
+        connection.execute("SET TimeZone = 'UTC'")
+        _create_raw_events_view(connection, files)
+        connection.execute(_MACROS)
+        rows = connection.execute(_REPORT_SQL, parameters).fetchall()
+    return [dict(zip(HEADER, row, strict=True)) for row in rows]
+
+
+def reference_report_csv(*args, **kwargs) -> str:
+    """The report as CSV text: header and rows, RFC 4180 quoting, "\\n" line ends."""
+    rows = [HEADER, *(tuple(row.values()) for row in reference_report(*args, **kwargs))]
+    return "".join(",".join(_csv_field(value) for value in row) + "\n" for row in rows)
+
+
+def _csv_field(value: str) -> str:
+    if any(special in value for special in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _check_parameters(events_root, window_start, window_end, tz, lookback_days) -> None:
+    if not os.path.isdir(events_root):
+        raise ValueError(f"The events root {events_root!r} is not a local folder.")
+    if window_start.utcoffset() is None or window_end.utcoffset() is None:
+        raise ValueError("window_start and window_end must be time-zone aware datetimes.")
+    if window_end <= window_start:
+        raise ValueError(f"The window end {window_end} is not after its start {window_start}.")
+    if lookback_days < 0:
+        raise ValueError(f"lookback_days must not be negative, got {lookback_days}.")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"{tz!r} is not an IANA time zone name.") from error
+
+
+def _partition_days(lookback_start: datetime, window_end: datetime) -> list[date]:
+    """UTC arrival days of events in [lookback_start, window_end), plus a neighbour each side."""
+    first = lookback_start.astimezone(UTC).date() - timedelta(days=1)
+    last = (window_end - timedelta(microseconds=1)).astimezone(UTC).date() + timedelta(days=1)
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def _partition_files(events_root: str, days: list[date]) -> list[str]:
+    """Visible files of the days' partitions in any layout, ordered by (day, path)."""
+    found = []
+    for day in days:
+        for directory in (
+            os.path.join(events_root, f"date={day:%Y-%m-%d}"),
+            os.path.join(events_root, f"year={day:%Y}", f"month={day:%m}", f"day={day:%d}"),
+            os.path.join(events_root, f"{day:%Y}", f"{day:%m}", f"{day:%d}"),
+        ):
+            for folder, subfolders, names in os.walk(directory):
+                subfolders[:] = [name for name in subfolders if not _is_hidden(name)]
+                found += [(day, os.path.join(folder, n)) for n in names if not _is_hidden(n)]
+    return [path for _, path in sorted(found)]
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith((".", "_"))
+
+
+def _sniff_format(path: str) -> str:
+    with open(path, "rb") as file:
+        magic = file.read(4)
+    if magic == b"PAR1":
+        return "parquet"
+    return "ndjson_gzip" if magic.startswith(b"\x1f\x8b") else "ndjson"
+
+
+def _create_raw_events_view(connection: duckdb.DuckDBPyConnection, files: list[str]) -> None:
+    """`raw_events`: one row per record with file_no, row_no and the `_RECORD_PATHS` columns.
+
+    file_no is the file's position in (day, path) order, so (file_no, row_no) is the order that
+    decides which copy of a duplicated EventId is kept.
+    """
+    connection.execute(
+        "CREATE TEMP TABLE files AS SELECT unnest(range(len($paths::VARCHAR[]))) AS file_no, "
+        "unnest($paths::VARCHAR[]) AS path",
+        {"paths": files},
+    )
+    by_format = defaultdict(list)
+    for path in files:
+        by_format[_sniff_format(path)].append(path)
+    sources = [
+        (_json_source(by_format[json_format], compression), "ordinality")
+        for json_format, compression in (("ndjson", "none"), ("ndjson_gzip", "gzip"))
+        if by_format[json_format]
+    ]
+    sources += _parquet_sources(connection, by_format["parquet"])
+    selects = [_select_record_columns(connection, *source) for source in sources]
+    if not selects:
+        columns = ", ".join(f"NULL::VARCHAR AS {name}" for name in _RECORD_PATHS)
+        selects = [f"SELECT NULL::BIGINT AS file_no, NULL::BIGINT AS row_no, {columns} LIMIT 0"]
+    connection.execute("CREATE TEMP VIEW raw_events AS " + "\nUNION ALL BY NAME\n".join(selects))
+
+
+def _json_source(paths: list[str], compression: str) -> str:
+    return (
+        f"read_json({_sql_list(paths)}, columns={_json_columns()}, format='newline_delimited', "
+        f"compression='{compression}', filename=true) WITH ORDINALITY"
+    )
+
+
+def _json_columns() -> str:
+    """The JSON reader's schema: just the record paths the report uses, every leaf text."""
+    tree: dict = {}
+    for path in _RECORD_PATHS.values():
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = None
+
+    def sql_type(node: dict | None) -> str:
+        if node is None:
+            return "VARCHAR"
+        return (
+            "STRUCT(" + ", ".join(f"{_identifier(k)} {sql_type(v)}" for k, v in node.items()) + ")"
+        )
+
+    return "{" + ", ".join(f"{_literal(k)}: {_literal(sql_type(v))}" for k, v in tree.items()) + "}"
+
+
+def _parquet_sources(
+    connection: duckdb.DuckDBPyConnection, paths: list[str]
+) -> list[tuple[str, str]]:
+    """One read_parquet per distinct file schema: each read then has one set of names and types."""
+    if not paths:
+        return []
+    schema_rows = connection.execute(
+        "SELECT file_name, name, duckdb_type FROM parquet_schema($paths)", {"paths": paths}
+    ).fetchall()
+    schemas = defaultdict(list)
+    for path, name, duckdb_type in schema_rows:
+        schemas[path].append((name, duckdb_type))
+    groups = defaultdict(list)
+    for path in paths:
+        groups[tuple(schemas[path])].append(path)
+    return [
+        (
+            f"read_parquet({_sql_list(group)}, filename=true, file_row_number=true)",
+            "file_row_number",
+        )
+        for group in groups.values()
+    ]
+
+
+def _select_record_columns(
+    connection: duckdb.DuckDBPyConnection, source: str, row_number_column: str
+) -> str:
+    bound = connection.sql(f"SELECT * FROM {source} LIMIT 0")
+    top_level = list(zip(bound.columns, bound.types, strict=True))
+    columns = []
+    for name, path in _RECORD_PATHS.items():
+        field = _resolve(top_level, path)
+        leaf = (
+            _timestamp_expression(*field) if name == "event_timestamp" else _text_expression(*field)
+        )
+        columns.append(f"{leaf} AS {name}")
+    return (
+        f"SELECT files.file_no, source.{row_number_column} AS row_no, {', '.join(columns)} "
+        f"FROM {source} AS source JOIN files ON files.path = source.filename"
+    )
+
+
+def _resolve(top_level: list, path: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """SQL expression and DuckDB type id of a record path, matching names case-insensitively."""
+    expression, type_id, children = None, None, top_level
+    for part in path:
+        match = next(((n, t) for n, t in children if n.lower() == part.lower()), None)
+        if match is None:
+            return None, None
+        name, field_type = match
+        if expression is None:
+            expression = f"source.{_identifier(name)}"
+        else:
+            expression = f"struct_extract({expression}, {_literal(name)})"
+        type_id = field_type.id
+        children = field_type.children if type_id == "struct" else []
+    return expression, type_id
+
+
+def _text_expression(expression: str | None, type_id: str | None) -> str:
+    if expression is None or type_id in _COMPOUND_TYPES:
+        return "NULL::VARCHAR"
+    return f"CAST({expression} AS VARCHAR)"
+
+
+def _timestamp_expression(expression: str | None, type_id: str | None) -> str:
+    if expression is None:
+        return "NULL::TIMESTAMPTZ"
+    if type_id == "varchar":
+        return (
+            f"CASE WHEN regexp_full_match({expression}, {_literal(_ISO_INSTANT)}) "
+            f"THEN TRY_CAST({expression} AS TIMESTAMPTZ) END"
+        )
+    if type_id == "timestamp with time zone":
+        return expression
+    if type_id in _NAIVE_TIMESTAMP_TYPES:
+        return f"timezone('UTC', CAST({expression} AS TIMESTAMP))"
+    return "NULL::TIMESTAMPTZ"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_list(texts: list[str]) -> str:
+    return "[" + ", ".join(_literal(text) for text in texts) + "]"

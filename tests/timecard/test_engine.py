@@ -1,0 +1,187 @@
+"""Whole report runs on hand-built raw files: windows, lookback, partitions, limits, reruns."""
+
+import polars as pl
+import pytest
+
+from tests.builders import event, write_ndjson, write_parquet
+from timecard import engine
+from timecard.errors import RowLimitExceeded
+from timecard.timerange import custom_range
+from transforms.filters import Filters
+from transforms.report import REPORT_HEADER
+
+
+def run(root, cache, start, end, tz, **options) -> engine.ReportResult:
+    request = engine.ReportRequest(str(root), custom_range(start, end, tz), **options)
+    return engine.build_report(request, str(cache))
+
+
+def rows(result) -> list[tuple]:
+    return result.report.select("Username", "Login time", "Logout time", "Last activity").rows()
+
+
+def test_new_york_fall_back_day_is_25_hours_and_partitions_neighbours_are_read(tmp_path):
+    root = tmp_path / "events"
+    write_ndjson(
+        root,
+        "2026-11-01",
+        [
+            event("LOGIN", "2026-11-01T04:30:00Z", "a"),  # 00:30 EDT, inside
+            event("HEART_BEAT", "2026-11-01T06:10:00Z", "a"),
+        ],
+    )
+    # Arrived after midnight UTC, so it sits in the next day's partition.
+    write_ndjson(
+        root,
+        "2026-11-02",
+        [
+            event("LOGOUT", "2026-11-02T04:59:59Z", "a"),  # 23:59:59 EST, still 2026-11-01 locally
+            event("LOGIN", "2026-11-02T05:00:00Z", "b"),  # 00:00 EST on 2026-11-02: outside
+        ],
+        name="late.json",
+    )
+    result = run(
+        root, tmp_path / "cache", "2026-11-01T00:00:00", "2026-11-02T00:00:00", "America/New_York"
+    )
+    assert rows(result) == [("a", "2026-11-01T00:30:00-04:00", "2026-11-01T23:59:59-05:00", None)]
+    assert result.report["Session duration"].to_list() == ["24:29:59"]
+
+
+def test_lookback_decides_whether_a_login_is_known(tmp_path):
+    root = tmp_path / "events"
+    write_parquet(root, "2026-10-02", [event("LOGIN", "2026-10-02T10:00:00Z", "a")])
+    write_parquet(root, "2026-11-02", [event("LOGOUT", "2026-11-02T10:00:00Z", "a")])
+    window = ("2026-11-02T00:00:00", "2026-11-03T00:00:00", "UTC")
+    known = run(root, tmp_path / "c1", *window, lookback_days=31)
+    assert rows(known) == [("a", "2026-10-02T10:00:00+00:00", "2026-11-02T10:00:00+00:00", None)]
+    unknown = run(root, tmp_path / "c2", *window, lookback_days=30)
+    assert rows(unknown) == [("a", None, "2026-11-02T10:00:00+00:00", None)]
+
+
+def test_last_activity_from_any_event_type_and_half_hour_zone(tmp_path):
+    root = tmp_path / "events"
+    write_ndjson(
+        root,
+        "2026-11-02",
+        [
+            event("LOGIN", "2026-11-02T03:00:00.250Z", "a"),
+            event("STATE_CHANGE", "2026-11-02T04:00:00.900Z", "a"),
+            event("HEART_BEAT", "2026-11-02T04:02:00.500Z", "a"),
+            event("HEART_BEAT", "2026-11-02T04:02:00.100Z", "b"),
+        ],
+    )
+    result = run(
+        root, tmp_path / "cache", "2026-11-02T00:00:00", "2026-11-03T00:00:00", "Asia/Kolkata"
+    )
+    assert rows(result) == [("a", "2026-11-02T08:30:00+05:30", None, "2026-11-02T09:32:00+05:30")]
+
+
+def test_duplicates_across_partitions_are_kept_once_and_counted(tmp_path):
+    root = tmp_path / "events"
+    login = event("LOGIN", "2026-11-02T23:59:00Z", "a", event_id="dup")
+    write_ndjson(root, "2026-11-02", [login, event("LOGOUT", "2026-11-02T23:59:30Z", "a")])
+    write_ndjson(root, "2026-11-03", [login])  # delivered again after midnight
+    result = run(root, tmp_path / "cache", "2026-11-02T00:00:00", "2026-11-03T00:00:00", "UTC")
+    assert result.report.height == 1
+    assert result.summary.duplicates == 1
+    assert result.summary.events_read == 3
+
+
+def test_filters_apply_to_the_rows(tmp_path):
+    root = tmp_path / "events"
+    write_ndjson(
+        root,
+        "2026-11-02",
+        [
+            event("LOGIN", "2026-11-02T01:00:00Z", "a", routing_profile="Sales Inbound"),
+            event("LOGIN", "2026-11-02T01:00:00Z", "b", routing_profile="Billing", hierarchy=None),
+        ],
+    )
+    result = run(
+        root,
+        tmp_path / "cache",
+        "2026-11-02T00:00:00",
+        "2026-11-03T00:00:00",
+        "UTC",
+        filters=Filters(routing_profiles=("Billing",)),
+    )
+    assert result.report["Username"].to_list() == ["b"]
+    assert result.report["Hierarchy level 1"].to_list() == [None]
+
+
+def test_empty_window_is_a_header_only_report(tmp_path):
+    result = run(
+        tmp_path / "nothing",
+        tmp_path / "cache",
+        "2026-11-02T00:00:00",
+        "2026-11-03T00:00:00",
+        "UTC",
+    )
+    assert result.csv_bytes().decode() == ",".join(REPORT_HEADER) + "\n"
+    assert result.summary.events_read == 0
+
+
+def test_row_limit_refuses_with_counts(tmp_path):
+    root = tmp_path / "events"
+    write_ndjson(
+        root,
+        "2026-11-02",
+        [
+            event("LOGIN", "2026-11-02T01:00:00Z", f"a{n}", routing_profile="Sales")
+            for n in range(3)
+        ],
+    )
+    with pytest.raises(RowLimitExceeded) as raised:
+        run(
+            root,
+            tmp_path / "cache",
+            "2026-11-02T00:00:00",
+            "2026-11-03T00:00:00",
+            "UTC",
+            max_rows=2,
+        )
+    message = str(raised.value)
+    assert "3 rows, over its limit of 2" in message
+    assert "rows per routing profile: Sales: 3" in message
+    assert "rows per hierarchy level 1: Americas: 3" in message
+
+
+def test_warm_rerun_is_byte_identical_and_condenses_nothing(tmp_path):
+    root = tmp_path / "events"
+    for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
+        write_ndjson(
+            root,
+            day,
+            [
+                event("LOGIN", f"{day}T01:00:00Z", "a"),
+                event("HEART_BEAT", f"{day}T02:00:00Z", "a"),
+                event("LOGOUT", f"{day}T09:00:00Z", "a"),
+                event("LOGIN", f"{day}T22:00:00Z", "b"),
+            ],
+        )
+    window = ("2026-11-02T00:00:00", "2026-11-03T00:00:00", "Asia/Seoul")
+    cold = run(root, tmp_path / "cache", *window)
+    warm = run(root, tmp_path / "cache", *window)
+    assert cold.summary.partitions_condensed == cold.summary.partitions_read
+    assert warm.summary.partitions_condensed == 0
+    assert cold.csv_bytes() == warm.csv_bytes()
+    assert cold.report["Username"].to_list() == ["a", "b"]
+
+
+def test_quarantined_records_travel_with_the_report(tmp_path):
+    root = tmp_path / "events"
+    write_ndjson(
+        root,
+        "2026-11-02",
+        [
+            event("LOGIN", "2026-11-02T01:00:00Z", "a"),
+            {"EventId": "broken", "EventType": "LOGOUT", "EventTimestamp": "yesterday-ish"},
+        ],
+    )
+    result = run(root, tmp_path / "cache", "2026-11-02T00:00:00", "2026-11-03T00:00:00", "UTC")
+    assert result.report.height == 1
+    assert result.summary.quarantined == 1
+    record = result.quarantine.row(0, named=True)
+    assert record["source_row"] == 2 and record["event_id"] == "broken"
+    assert "missing required field(s): AgentARN" in record["reason"]
+    assert isinstance(result.quarantine, pl.DataFrame)
