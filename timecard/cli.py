@@ -9,6 +9,7 @@ import traceback
 from datetime import UTC, date, datetime
 
 from timecard.errors import TimecardError, UsageError
+from timecard.reports_cli import add_reports_parser
 from timecard.settings import get_settings
 from timecard.timerange import PRESETS
 
@@ -18,7 +19,10 @@ def _add_filter_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--agent", action="append", default=[], metavar="USERNAME")
     group.add_argument("--routing-profile", action="append", default=[], metavar="NAME")
     group.add_argument(
-        "--hierarchy", action="append", default=[], metavar="L1/L2/...",
+        "--hierarchy",
+        action="append",
+        default=[],
+        metavar="L1/L2/...",
         help="a path prefix of hierarchy level names",
     )
 
@@ -44,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--cache", metavar="ROOT", help="condensed event cache (default: TIMECARD_CACHE_ROOT)"
     )
-    report.set_defaults(handler=_run_report)
+    report.set_defaults(func=_run_report)
 
     generate = commands.add_parser("generate-events", help="write a synthetic agent event stream")
     generate.add_argument("--out", required=True, metavar="ROOT")
@@ -54,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0, metavar="S")
     generate.add_argument("--format", choices=("parquet", "ndjson"), default="parquet")
     generate.add_argument("--layout", choices=("date", "ymd", "firehose"), default="date")
-    generate.set_defaults(handler=_run_generate)
+    generate.set_defaults(func=_run_generate)
+
+    add_reports_parser(commands)
     return parser
 
 
@@ -111,7 +117,7 @@ def _run_generate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.handler(args)
+        return args.func(args)
     except TimecardError as error:
         print(f"timecard: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -9,8 +9,8 @@ them only *when* each agent was active. Condensing one raw UTC-day partition kee
 
 Layout under the cache root (local or S3, through `timecard.storage`):
 
-    condensed-v1/<events-root id>/<YYYY-MM-DD>/<fingerprint>/{session_events,activity,quarantine}.parquet
-    condensed-v1/<events-root id>/<YYYY-MM-DD>/_entry.json
+    condensed-v1/<root id>/<YYYY-MM-DD>/<fingerprint>/{session_events,activity,quarantine}.parquet
+    condensed-v1/<root id>/<YYYY-MM-DD>/_entry.json
 
 Data files of one fingerprint are immutable and written first; `_entry.json` is written last and
 names the fingerprint. A process killed mid-write leaves no entry that points at incomplete data,

@@ -106,14 +106,16 @@ def condense_days(request: ReportRequest, cache_root: str) -> dict[date, DayEntr
 
 
 def build_report(request: ReportRequest, cache_root: str) -> ReportResult:
+    """Condense what is stale, assemble the report and enforce its contract (and row limit)."""
     started = time.perf_counter()
-    entries = condense_days(request, cache_root)
-    result = report_from_entries(request, entries)
+    result = assemble_report(request, condense_days(request, cache_root))
+    validate_report(result.report, request.max_rows)
     result.summary.elapsed_seconds = round(time.perf_counter() - started, 3)
     return result
 
 
-def report_from_entries(request: ReportRequest, entries: dict[date, DayEntry]) -> ReportResult:
+def assemble_report(request: ReportRequest, entries: dict[date, DayEntry]) -> ReportResult:
+    """The report from condensed partitions, not yet checked against its contract."""
     window = request.time_range
     summary = _summarize(entries)
 
@@ -138,7 +140,6 @@ def report_from_entries(request: ReportRequest, entries: dict[date, DayEntry]) -
 
     report = report_transforms.build_report(session_table, window.tz, request.filters)
     summary.rows = report.height
-    _validate_report(report, request)
     quarantine = pl.concat([e.load("quarantine") for e in entries.values()])
     return ReportResult(request, report, quarantine, summary)
 
@@ -160,14 +161,15 @@ def _summarize(entries: dict[date, DayEntry]) -> RunSummary:
     return summary
 
 
-def _validate_report(report: pl.DataFrame, request: ReportRequest) -> None:
+def validate_report(report: pl.DataFrame, max_rows: int) -> None:
+    """Enforce the report contract; over the row limit, refuse with the counts that help."""
     try:
-        enforce(report_schema(request.max_rows), report, "report")
+        enforce(report_schema(max_rows), report, "report")
     except ContractViolation as violation:
         if violation.checks != [MAX_ROWS_CHECK]:
             raise
         raise RowLimitExceeded(
-            f"The report has {report.height:,} rows, over its limit of {request.max_rows:,}, so "
+            f"The report has {report.height:,} rows, over its limit of {max_rows:,}, so "
             "nothing was written. Choose a shorter time range, or add filters (routing profile, "
             "hierarchy, agent) and run the report once per filter value; "
             f"{report_transforms.row_limit_breakdown(report)}."

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 HIERARCHY_SEPARATOR = "/"
 
@@ -36,6 +38,9 @@ def hierarchy_levels(path: str) -> list[str]:
 
 def filter_expression(filters: Filters) -> pl.Expr:
     """A boolean expression over session columns (username, routing_profile, hierarchy_1..5)."""
+    # Imported here so that saved-report definitions (and so DAG parsing) stay free of Polars.
+    import polars as pl
+
     conditions = [pl.lit(True)]
     if filters.agents:
         conditions.append(pl.col("username").is_in(list(filters.agents)))

@@ -426,6 +426,12 @@ def test_python_tags_are_refused_and_never_executed(tmp_path):
         load_definition(path)
 
 
+def test_a_list_used_as_a_key_is_invalid_yaml_not_a_tag(tmp_path):
+    path = write(tmp_path, "key.yaml", "name: X\n? [a, b]\n: 1\n")
+    with pytest.raises(DefinitionError, match="not valid YAML at line 2.*unhashable key"):
+        load_definition(path)
+
+
 def test_invalid_utf8_and_oversized_files_are_refused(tmp_path):
     path = write(tmp_path, "latin1.yaml", "name: caf\xe9\n".encode("latin-1"))
     with pytest.raises(DefinitionError, match="not valid YAML"):

@@ -1,0 +1,608 @@
+"""Saved report definitions: one YAML file per report, `<reports_dir>/<slug>.yaml`.
+
+The slug is the file name without `.yaml`, so it is unique by construction. A file holds:
+
+    name: Weekly Sales Inbound logins (Seoul)   # required, one line of text
+    timezone: Asia/Seoul                        # IANA name; default UTC
+    filters:                                    # optional; each list optional
+      agents: [jdoe, asmith]                    #   usernames
+      routing_profiles: ["Sales Inbound"]       #   routing profile names
+      hierarchies: ["Americas/Sales"]           #   level names joined by '/', at most 5 levels
+    time_range:                                 # optional default range for ad hoc runs:
+      preset: yesterday                         #   today | last-24-hours | yesterday |
+                                                #   last-2-days | last-3-days
+      # start: "2026-11-02T00:00:00"            #   ... or start and end instead of a preset;
+      # end: "2026-11-03T00:00:00"              #   naive values are read in `timezone`
+    schedule:                                   # none (default) | daily | weekly on weekdays:
+      weekly: [monday, thu]                     #   names or 3-letter abbreviations, any case
+    window_days: 7                              # 1-7, default 1: days of data per scheduled run
+    prefix: weekly/seoul                        # optional delivery prefix, '/'-separated segments
+    published: true                             # default false
+    max_rows: 10000                             # at least 1; default 10000
+    lookback_days: 31                           # 1-366; default 31
+
+Decisions:
+- A scheduled report is always published, as in Amazon Connect (a report must be published to
+  be scheduled): `published` defaults to true when a schedule is set, and `published: false`
+  together with a schedule is refused. Unscheduling leaves `published` as it is.
+- `window_days` only means something for a scheduled report, so a value other than 1 without a
+  schedule is refused rather than silently ignored.
+- Unknown keys are refused with a "did you mean" hint, because a typo (`scheduel: daily`) would
+  otherwise silently change what the report does.
+- The slug and the prefix become parts of storage paths, so both are restricted to plain ASCII
+  names that cannot climb out of the output root (no `..`, no absolute paths, no backslashes).
+  Slugs are lowercase so that two files cannot collide on a case-insensitive file system.
+- Files are read with `yaml.safe_load` only, and at most 64 KiB of them.
+- Saving writes the canonical form (`to_yaml`): comments in a hand-written file are not kept.
+
+This module imports neither Polars nor Airflow: DAG files parse these definitions at Airflow
+parse time, which must stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from timecard.errors import UsageError
+from timecard.timerange import PRESETS, TimeRange, custom_range, preset_range, zone
+
+if TYPE_CHECKING:
+    from transforms.filters import Filters
+
+SUFFIX = ".yaml"
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+PREFIX_SEGMENT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_PREFIX_LENGTH = 256
+MAX_NAME_LENGTH = 200
+MAX_FILE_BYTES = 64 * 1024
+MAX_HIERARCHY_LEVELS = 5
+MAX_WINDOW_DAYS = 7
+MAX_LOOKBACK_DAYS = 366
+DEFAULT_MAX_ROWS = 10_000
+DEFAULT_LOOKBACK_DAYS = 31
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY_NUMBERS = {
+    **{name: number for number, name in enumerate(WEEKDAY_NAMES)},
+    **{name[:3]: number for number, name in enumerate(WEEKDAY_NAMES)},
+}
+
+TOP_LEVEL_KEYS = (
+    "name",
+    "timezone",
+    "filters",
+    "time_range",
+    "schedule",
+    "window_days",
+    "prefix",
+    "published",
+    "max_rows",
+    "lookback_days",
+)
+FILTER_KEYS = ("agents", "routing_profiles", "hierarchies")
+TIME_RANGE_KEYS = ("preset", "start", "end")
+
+
+class DefinitionError(UsageError):
+    """A definition that cannot be used. The message names the source and every problem."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = tuple(problems)
+        # One paragraph, whatever the parts contain (YAML errors span several lines).
+        text = re.sub(r"\s*\n\s*", " ", " ".join(problems))
+        super().__init__(f"Report definition {source} is invalid: {text}")
+
+
+@dataclass(frozen=True)
+class ReportDefinition:
+    slug: str
+    name: str
+    timezone: str = "UTC"
+    agents: tuple[str, ...] = ()
+    routing_profiles: tuple[str, ...] = ()
+    hierarchies: tuple[str, ...] = ()
+    # The optional default time range for ad hoc runs: a preset, or a start and an end.
+    range_preset: str | None = None
+    range_start: str | None = None
+    range_end: str | None = None
+    schedule: str = "none"  # "none", "daily" or "weekly"
+    schedule_weekdays: tuple[int, ...] = ()  # weekly only: sorted, 0 = Monday
+    window_days: int = 1
+    prefix: str | None = None
+    published: bool = False
+    max_rows: int = DEFAULT_MAX_ROWS
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS
+
+    @property
+    def filters(self) -> Filters:
+        # Imported here: transforms.filters imports Polars, which DAG parsing must not load.
+        from transforms.filters import Filters
+
+        return Filters(self.agents, self.routing_profiles, self.hierarchies)
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.schedule != "none"
+
+    @property
+    def weekdays(self) -> tuple[int, ...] | None:
+        """The local weekdays the report runs on (0 = Monday): all seven for a daily report,
+        None for an unscheduled one."""
+        if self.schedule == "daily":
+            return tuple(range(7))
+        if self.schedule == "weekly":
+            return self.schedule_weekdays
+        return None
+
+    def describe_schedule(self) -> str:
+        if self.schedule == "weekly":
+            text = "weekly " + ",".join(WEEKDAY_NAMES[day][:3] for day in self.schedule_weekdays)
+        else:
+            text = self.schedule
+        if self.is_scheduled and self.window_days > 1:
+            text += f" ({self.window_days}-day window)"
+        return text
+
+    def describe_filters(self) -> str:
+        parts = [
+            f"{label}: {', '.join(values)}"
+            for label, values in (
+                ("agent", self.agents),
+                ("routing profile", self.routing_profiles),
+                ("hierarchy", self.hierarchies),
+            )
+            if values
+        ]
+        return "; ".join(parts) or "none"
+
+    def default_time_range(self, now: datetime) -> TimeRange | None:
+        """The saved default range for an ad hoc run at `now`, or None if there is none."""
+        if self.range_preset:
+            return preset_range(self.range_preset, self.timezone, now)
+        if self.range_start and self.range_end:
+            return custom_range(self.range_start, self.range_end, self.timezone)
+        return None
+
+    def to_dict(self) -> dict:
+        """The file's content as plain values, in the documented key order."""
+        data: dict = {"name": self.name, "timezone": self.timezone}
+        filters = {
+            key: list(values)
+            for key, values in zip(
+                FILTER_KEYS, (self.agents, self.routing_profiles, self.hierarchies), strict=True
+            )
+            if values
+        }
+        if filters:
+            data["filters"] = filters
+        if self.range_preset:
+            data["time_range"] = {"preset": self.range_preset}
+        elif self.range_start:
+            data["time_range"] = {"start": self.range_start, "end": self.range_end}
+        if self.schedule == "weekly":
+            data["schedule"] = {"weekly": [WEEKDAY_NAMES[day] for day in self.schedule_weekdays]}
+        else:
+            data["schedule"] = self.schedule
+        if self.is_scheduled:
+            data["window_days"] = self.window_days
+        if self.prefix:
+            data["prefix"] = self.prefix
+        data["published"] = self.published
+        data["max_rows"] = self.max_rows
+        data["lookback_days"] = self.lookback_days
+        return data
+
+    def to_yaml(self) -> str:
+        header = f"# timecard saved report '{self.slug}'. Format: timecard/definitions.py\n"
+        return header + yaml.safe_dump(
+            self.to_dict(), sort_keys=False, allow_unicode=True, default_flow_style=False
+        )
+
+
+def slug_problem(slug: object) -> str | None:
+    if isinstance(slug, str) and SLUG_PATTERN.fullmatch(slug):
+        return None
+    return (
+        f"The slug {_shown(slug)} is not allowed: a slug (the file name without {SUFFIX}) is 1 to "
+        "64 characters of lowercase letters a-z, digits, '-' and '_', and starts with a letter "
+        "or a digit."
+    )
+
+
+def prefix_problem(prefix: object) -> str | None:
+    if not isinstance(prefix, str):
+        return "prefix: must be text such as 'daily' or 'weekly/seoul'."
+    if len(prefix) > MAX_PREFIX_LENGTH:
+        return f"prefix: is {len(prefix)} characters long; at most {MAX_PREFIX_LENGTH} are allowed."
+    shown = _shown(prefix)
+    if "\\" in prefix:
+        return f"prefix: {shown} contains a backslash; separate segments with '/'."
+    if prefix.startswith("/"):
+        return f"prefix: {shown} starts with '/'; it must be relative to the Reports/ folder."
+    if ".." in prefix:
+        return f"prefix: {shown} contains '..'."
+    for segment in prefix.split("/"):
+        if not segment:
+            return f"prefix: {shown} has an empty segment (an empty value, '//' or a trailing '/')."
+        if not PREFIX_SEGMENT_PATTERN.fullmatch(segment):
+            return (
+                f"prefix: the segment {_shown(segment)} is not allowed; each '/'-separated segment "
+                "starts with a letter or a digit and holds only ASCII letters, digits, '.', '_' "
+                "and '-'."
+            )
+    return None
+
+
+def check_slug(slug: str) -> str:
+    """`slug` itself, or a refusal: for callers that build paths from a slug."""
+    if problem := slug_problem(slug):
+        raise UsageError(problem)
+    return slug
+
+
+def check_prefix(prefix: str) -> str:
+    """`prefix` itself, or a refusal: for callers that build paths from a prefix."""
+    if problem := prefix_problem(prefix):
+        raise UsageError(problem)
+    return prefix
+
+
+def definition_path(folder: str | Path, slug: str) -> Path:
+    return Path(folder) / f"{check_slug(slug)}{SUFFIX}"
+
+
+def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
+    """Validate a definition's content; `source` names it in the error (usually its path)."""
+    problems: list[str] = []
+    if problem := slug_problem(slug):
+        problems.append(problem)
+    if not isinstance(data, dict):
+        problems.append(
+            f"It must hold a mapping of settings (name: ..., timezone: ...), not {_kind(data)}."
+        )
+        raise DefinitionError(source, problems)
+    problems += _unknown_keys(data, TOP_LEVEL_KEYS, "")
+
+    name = _name(data.get("name"), problems)
+    timezone = _timezone(data.get("timezone"), problems)
+    agents, routing_profiles, hierarchies = _filters(data.get("filters"), problems)
+    # An invalid zone is reported once; the range is still checked for its own mistakes.
+    range_preset, range_start, range_end = _time_range(
+        data.get("time_range"), timezone or "UTC", problems
+    )
+    schedule, schedule_weekdays = _schedule(data.get("schedule"), problems)
+    window_days = _bounded_int(data, "window_days", 1, 1, MAX_WINDOW_DAYS, problems)
+    if schedule == "none" and window_days not in (None, 1):
+        problems.append(
+            "window_days: only applies to a scheduled report; remove it or set a schedule."
+        )
+    prefix = data.get("prefix")
+    if prefix is not None and (problem := prefix_problem(prefix)):
+        problems.append(problem)
+    # An invalid schedule (None) is reported once; the checks that depend on it are skipped.
+    published = _published(data.get("published"), schedule not in (None, "none"), problems)
+    max_rows = _bounded_int(data, "max_rows", DEFAULT_MAX_ROWS, 1, None, problems)
+    lookback_days = _bounded_int(
+        data, "lookback_days", DEFAULT_LOOKBACK_DAYS, 1, MAX_LOOKBACK_DAYS, problems
+    )
+    if problems:
+        raise DefinitionError(source, problems)
+    return ReportDefinition(
+        slug=slug,
+        name=name,
+        timezone=timezone,
+        agents=agents,
+        routing_profiles=routing_profiles,
+        hierarchies=hierarchies,
+        range_preset=range_preset,
+        range_start=range_start,
+        range_end=range_end,
+        schedule=schedule,
+        schedule_weekdays=schedule_weekdays,
+        window_days=window_days,
+        prefix=prefix,
+        published=published,
+        max_rows=max_rows,
+        lookback_days=lookback_days,
+    )
+
+
+def load_definition(path: str | Path) -> ReportDefinition:
+    path = Path(path)
+    source = str(path)
+    if path.suffix != SUFFIX:
+        raise DefinitionError(source, [f"A report definition file name must end in {SUFFIX}."])
+    try:
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise DefinitionError(source, [f"It cannot be read: {error.strerror}."]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise DefinitionError(source, [f"It is larger than {MAX_FILE_BYTES} bytes."])
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        raise DefinitionError(source, [_yaml_problem(error)]) from None
+    if data is None:
+        raise DefinitionError(source, ["It is empty; it needs at least a name."])
+    return parse_definition(path.stem, data, source)
+
+
+def load_all(folder: str | Path) -> tuple[list[ReportDefinition], list[DefinitionError]]:
+    """Every definition in `folder`, sorted by slug, and one error per broken file.
+
+    A missing folder holds no definitions. Hidden files (editor swap files, the temporary files
+    of `save_definition`) are skipped; `.yml` files are reported so they are not silently ignored.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [], []
+    definitions, errors = [], []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        if path.suffix == ".yml":
+            errors.append(DefinitionError(str(path), [f"Rename it to {path.stem}{SUFFIX}."]))
+        elif path.suffix == SUFFIX:
+            try:
+                definitions.append(load_definition(path))
+            except DefinitionError as error:
+                errors.append(error)
+    return definitions, errors
+
+
+def save_definition(
+    definition: ReportDefinition, folder: str | Path, *, overwrite: bool = True
+) -> Path:
+    """Write `definition` to `folder/<slug>.yaml` atomically and return the path.
+
+    Readers (the Airflow DAG processor) see the old file or the new one, never half of one.
+    With `overwrite=False` an existing file is refused, also when it appears concurrently.
+    """
+    path = definition_path(folder, definition.slug)
+    text = definition.to_yaml()
+    # Never write a file that would not load again (a definition built in code skips checks).
+    parse_definition(definition.slug, yaml.safe_load(text), str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{definition.slug}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; the DAG processor may be another user
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            try:
+                os.link(temporary, path)  # atomic create-if-absent
+            except FileExistsError:
+                raise UsageError(
+                    f"A saved report {definition.slug!r} already exists ({path}). Choose another "
+                    "slug, or change the existing one with `timecard reports edit`."
+                ) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    return path
+
+
+def parse_weekday(value: object) -> int | None:
+    """0 for 'monday', 'Mon', 'MONDAY', ...; None if `value` is not a weekday name."""
+    return _WEEKDAY_NUMBERS.get(value.strip().lower()) if isinstance(value, str) else None
+
+
+def _name(value: object, problems: list[str]) -> str | None:
+    if value is None:
+        problems.append("name: is required.")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        problems.append("name: must be non-empty text.")
+        return None
+    name = value.strip()
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        problems.append("name: must be a single line without control characters.")
+    elif len(name) > MAX_NAME_LENGTH:
+        problems.append(f"name: is {len(name)} characters long; at most {MAX_NAME_LENGTH}.")
+    return name
+
+
+def _timezone(value: object, problems: list[str]) -> str | None:
+    if value is None:
+        return "UTC"
+    if not isinstance(value, str):
+        problems.append("timezone: must be an IANA time zone name such as 'Asia/Seoul'.")
+        return None
+    try:
+        zone(value)
+    except UsageError as error:
+        problems.append(f"timezone: {error}")
+        return None
+    return value
+
+
+def _filters(
+    value: object, problems: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    if value is None:
+        return (), (), ()
+    if not isinstance(value, dict):
+        problems.append(
+            "filters: must be a mapping with any of agents, routing_profiles, hierarchies."
+        )
+        return (), (), ()
+    problems += _unknown_keys(value, FILTER_KEYS, "filters.")
+    agents = _text_list(value.get("agents"), "filters.agents", problems)
+    routing_profiles = _text_list(
+        value.get("routing_profiles"), "filters.routing_profiles", problems
+    )
+    hierarchies = []
+    for path in _text_list(value.get("hierarchies"), "filters.hierarchies", problems):
+        levels = [level.strip() for level in path.split("/")]
+        if not all(levels) or len(levels) > MAX_HIERARCHY_LEVELS:
+            problems.append(
+                f"filters.hierarchies: {_shown(path)} must be 1 to {MAX_HIERARCHY_LEVELS} "
+                "non-empty level names joined by '/', such as 'Americas/Sales'."
+            )
+        hierarchies.append("/".join(levels))
+    return agents, routing_profiles, tuple(hierarchies)
+
+
+def _text_list(value: object, field: str, problems: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append(f'{field}: must be a list, such as ["first", "second"].')
+        return ()
+    texts = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            problems.append(
+                f"{field}: {_shown(item)} is not a non-empty text value; put values in quotes."
+            )
+        else:
+            texts.append(item.strip())
+    return tuple(texts)
+
+
+def _time_range(
+    value: object, tz_name: str, problems: list[str]
+) -> tuple[str | None, str | None, str | None]:
+    if value is None:
+        return None, None, None
+    usage = (
+        f"time_range: must be {{preset: NAME}} with NAME one of {', '.join(PRESETS)}, "
+        "or {start: ISO-8601, end: ISO-8601}"
+    )
+    if not isinstance(value, dict):
+        problems.append(f"{usage}.")
+        return None, None, None
+    problems += _unknown_keys(value, TIME_RANGE_KEYS, "time_range.")
+    preset, start, end = (value.get(key) for key in TIME_RANGE_KEYS)
+    if preset is not None and start is None and end is None:
+        if preset not in PRESETS:
+            problems.append(f"{usage}; {_shown(preset)} is not a preset.")
+            return None, None, None
+        return preset, None, None
+    if preset is None and start is not None and end is not None:
+        # Unquoted ISO values arrive from YAML as datetime or date objects.
+        start, end = (v.isoformat() if isinstance(v, date) else v for v in (start, end))
+        if not isinstance(start, str) or not isinstance(end, str):
+            problems.append(f"{usage}.")
+            return None, None, None
+        try:
+            custom_range(start, end, tz_name)
+        except UsageError as error:
+            problems.append(f"time_range: {error}")
+        return None, start, end
+    problems.append(f"{usage}, not both and not only one of start and end.")
+    return None, None, None
+
+
+def _schedule(value: object, problems: list[str]) -> tuple[str | None, tuple[int, ...]]:
+    usage = (
+        "schedule: must be none, daily, or a weekly mapping such as {weekly: [monday, thu]} "
+        "(weekday names or 3-letter abbreviations)"
+    )
+    if value is None:
+        return "none", ()
+    if isinstance(value, str) and value.strip().lower() in ("none", "daily"):
+        return value.strip().lower(), ()
+    if not (isinstance(value, dict) and list(value) == ["weekly"]):
+        problems.append(f"{usage}; got {_shown(value)}.")
+        return None, ()
+    days = value["weekly"]
+    if not isinstance(days, list) or not days:
+        problems.append(f"{usage}; the weekly list must name at least one weekday.")
+        return None, ()
+    unknown = [day for day in days if parse_weekday(day) is None]
+    if unknown:
+        problems.append(f"{usage}; not a weekday: {', '.join(_shown(day) for day in unknown)}.")
+        return None, ()
+    return "weekly", tuple(sorted({parse_weekday(day) for day in days}))
+
+
+def _published(value: object, scheduled: bool, problems: list[str]) -> bool:
+    if value is None:
+        return scheduled
+    if not isinstance(value, bool):
+        problems.append("published: must be true or false.")
+        return scheduled
+    if scheduled and not value:
+        problems.append(
+            "published: a scheduled report is always published (as in Amazon Connect); drop "
+            "'published: false', or unschedule the report first (schedule: none)."
+        )
+    return value
+
+
+def _bounded_int(
+    data: dict, key: str, default: int, low: int, high: int | None, problems: list[str]
+) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return default
+    allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+    # bool is an int subclass in Python, but `max_rows: yes` is a mistake.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (low <= value and (high is None or value <= high))
+    ):
+        problems.append(f"{key}: must be a whole number {allowed}; got {_shown(value)}.")
+        return None
+    return value
+
+
+def _unknown_keys(data: dict, known: tuple[str, ...], where: str) -> list[str]:
+    problems = []
+    for key in data:
+        if key in known:
+            continue
+        text = f"{where}{key}"
+        if text == "slug":
+            hint = f" The slug is the file name (<slug>{SUFFIX}), not a setting."
+        elif matches := difflib.get_close_matches(str(key).lower(), known, n=1, cutoff=0.6):
+            hint = f" Did you mean '{where}{matches[0]}'?"
+        else:
+            hint = f" Known settings here: {', '.join(known)}."
+        problems.append(f"Unknown setting {_shown(text)}.{hint}")
+    return problems
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    detail = getattr(error, "problem", None) or str(error)
+    if isinstance(error, yaml.constructor.ConstructorError) and "tag" in detail:
+        return (
+            f"It uses a YAML tag that is not allowed{where} ({detail}); a definition holds "
+            "plain values only."
+        )
+    return f"It is not valid YAML{where}: {detail}."
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value as it may appear in a message: escaped (no control characters reach a log) and
+    shortened (a hostile 10,000-character value must not flood it)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _kind(value: object) -> str:
+    return {list: "a list", str: "a single text value"}.get(
+        type(value), f"a value of type {type(value).__name__}"
+    )
