@@ -1,14 +1,35 @@
-"""Shared fixtures: a real S3 API server on loopback, and an isolated timecard home."""
+"""Shared fixtures: Airflow on a throwaway home, a real S3 API server on loopback, and an
+isolated timecard home."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import uuid
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from timecard.airflow_env import airflow_environment
+
+# Airflow reads its configuration once, when first imported: set it before any test imports it.
+_TEST_HOME = tempfile.mkdtemp(prefix="timecard-tests-")
+atexit.register(shutil.rmtree, _TEST_HOME, ignore_errors=True)
+os.environ.update(airflow_environment(home=_TEST_HOME))
+
 S3_KEY, S3_SECRET = "testing-key", "testing-secret-do-not-log"
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated Airflow metadata database (SQLite) for real DAG runs."""
+    from timecard.airflow_env import migrate_database
+
+    migrate_database()
+    return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
 @pytest.fixture(scope="session")

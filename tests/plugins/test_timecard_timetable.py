@@ -363,6 +363,7 @@ def test_previous_window_refuses_a_naive_time():
         ({"timezone": "UTC", "weekdays": (-1,)}, "0 \\(Monday\\) to 6 \\(Sunday\\)"),
         ({"timezone": "UTC", "weekdays": ()}, "non-empty"),
         ({"timezone": "UTC", "weekdays": ("mon",)}, "0 \\(Monday\\)"),
+        ({"timezone": "UTC", "weekdays": 2}, "non-empty list"),
         ({"timezone": "UTC", "window_days": 0}, "from 1 to 7"),
         ({"timezone": "UTC", "window_days": 8}, "from 1 to 7"),
         ({"timezone": "UTC", "window_days": True}, "from 1 to 7"),

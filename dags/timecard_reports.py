@@ -1,0 +1,47 @@
+"""One DAG per scheduled saved report in the reports folder: `timecard_<slug>`.
+
+Declarations only: the steps live in `timecard.dag_tasks` and `timecard.pipeline`. Parsing reads
+the local definition files and nothing else (no network, no metadata database, no Polars).
+A definition that does not load is skipped here and reported by `timecard_definition_check.py`,
+so one broken file never takes the other reports down.
+"""
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+from timecard_timetable import LocalMidnightTimetable
+
+from timecard import dag_tasks
+from timecard.definitions import load_all
+from timecard.pipeline import ReportSpec
+from timecard.settings import get_settings
+
+definitions, _broken = load_all(get_settings().reports_dir)
+
+for definition in definitions:
+    if not definition.is_scheduled:
+        continue
+    spec = ReportSpec.from_definition(definition).__dict__
+    schedule = {"weekdays": definition.weekdays, "window_days": definition.window_days}
+    with DAG(
+        dag_id=f"timecard_{definition.slug}",
+        description=f"{definition.name}: Login/Logout report, {definition.describe_schedule()}",
+        schedule=LocalMidnightTimetable(
+            definition.timezone, definition.weekdays, definition.window_days
+        ),
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=4,
+        default_args=dag_tasks.TASK_DEFAULTS,
+        tags=["timecard", "login-logout-report"],
+        doc_md=(
+            f"### {definition.name}\n\n"
+            f"Login/Logout report `{definition.slug}`: {definition.describe_schedule()} at 00:00 "
+            f"{definition.timezone}, covering the previous {definition.window_days} local "
+            f"day(s). Filters: {definition.describe_filters()}. Delivery prefix: "
+            f"`{definition.prefix or '(none)'}`. Row limit: {definition.max_rows:,}."
+        ),
+    ) as dag:
+        window_plan = dag_tasks.plan_scheduled_window(spec, schedule)
+        dag_tasks.report_run(spec, window_plan)
+    globals()[dag.dag_id] = dag

@@ -1,0 +1,116 @@
+"""The Airflow tasks of a report run, shared by every report DAG and the ad hoc DAG.
+
+Thin wrappers: each task calls one step of `timecard.pipeline` and returns small JSON values.
+This module is imported while DAG files are parsed, so it imports nothing heavy at module level:
+Polars and the engine are loaded inside the tasks, on the worker.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import Asset, task
+
+from timecard import pipeline
+
+TASK_DEFAULTS = {"retries": 2, "retry_delay": timedelta(seconds=20)}
+
+
+def _spec(spec: dict) -> pipeline.ReportSpec:
+    return pipeline.ReportSpec(
+        **{key: tuple(v) if isinstance(v, list) else v for key, v in spec.items()}
+    )
+
+
+@task(
+    doc_md="""**Plan the window.** Turns the run's data interval (or, for an ad hoc run, its
+    parameters) into exact UTC instants, the local date that names the output partition, and the
+    list of raw UTC days whose condensed data the report needs (the window, the lookback, and one
+    neighbouring day on each side for late arrivals).""",
+)
+def plan_scheduled_window(
+    spec: dict, schedule: dict, data_interval_start=None, data_interval_end=None, dag_run=None
+):
+    start, end = data_interval_start, data_interval_end
+    if start is None or end is None:
+        # A manual run without a logical date: the most recent complete window before it.
+        from timecard_timetable import previous_window
+
+        window = previous_window(
+            dag_run.run_after, spec["timezone"], schedule["weekdays"], schedule["window_days"]
+        )
+        start, end = window.start, window.end
+    return pipeline.plan(_spec(spec), start, end)
+
+
+@task(
+    doc_md="""**List the raw days** of the plan, one per condense task (Airflow maps over a
+    task's whole return value, so the list is its own small step).""",
+)
+def list_raw_days(window_plan: dict) -> list[str]:
+    return window_plan["days"]
+
+
+@task(
+    doc_md="""**Refresh the condensed per-day event cache** for one raw UTC-day partition (mapped,
+    one task per day). The raw partition is read only when its fingerprint (files, sizes, ETags)
+    differs from the cached one, so a daily report with a 31-day lookback condenses one new raw
+    day, not 32. Safe to run twice at once: both write the same immutable files.""",
+)
+def condense_day(day: str) -> dict:
+    return pipeline.condense(day)
+
+
+@task(
+    doc_md="""**Build the report** from the condensed days: sessions, Last activity, filters,
+    formatting. The result is staged under the output root's `_staging/` folder, outside the
+    delivery tree, until it has been validated.""",
+)
+def build_report(spec: dict, window_plan: dict, run_id=None) -> dict:
+    return pipeline.build(_spec(spec), window_plan, run_id)
+
+
+@task(
+    doc_md="""**Validate the report** against its Pandera contract: exact columns, formats, the
+    spreadsheet formula guard and the row limit (10,000 by default). Over the limit the task fails
+    with the row counts per routing profile and hierarchy level 1, and nothing is published: an
+    earlier good file for the same date stays untouched.""",
+    retries=0,  # a contract failure is deterministic: retrying cannot fix it
+)
+def validate_report(spec: dict, staged: dict) -> dict:
+    return pipeline.validate(_spec(spec), staged)
+
+
+def publish_task(spec: dict):
+    """The publish task of one report, declaring the report's output as an Airflow Asset."""
+    report_spec = _spec(spec)
+    asset = Asset(name=f"timecard_{report_spec.slug}", uri=_asset_uri(report_spec))
+
+    @task(
+        task_id="publish_report",
+        outlets=[asset],
+        doc_md="""**Publish the report**: the CSV into its date partition, then its manifest
+        (window, zone, filters, row count, sha256, cache fingerprints). The manifest is written
+        last, so a loader that waits for it never reads a partial CSV. Reruns overwrite the same
+        keys with a byte-identical CSV.""",
+    )
+    def publish_report(
+        spec: dict, window_plan: dict, staged: dict, validated: dict, dag=None, run_id=None
+    ):
+        return pipeline.publish(_spec(spec), window_plan, staged, dag.dag_id, run_id)
+
+    return publish_report
+
+
+def _asset_uri(spec: pipeline.ReportSpec) -> str:
+    folder = pipeline.report_folder(spec)
+    return folder if "://" in folder else f"file://{folder}"
+
+
+def report_run(spec: dict, window_plan) -> None:
+    """Wire the steps after planning: condense (mapped per day) → build → validate → publish."""
+    condensed = condense_day.expand(day=list_raw_days(window_plan))
+    staged = build_report(spec, window_plan)
+    condensed >> staged
+    validated = validate_report(spec, staged)
+    publish_task(spec)(spec, window_plan, staged, validated)

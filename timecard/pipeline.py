@@ -1,0 +1,236 @@
+"""The steps of a scheduled or ad hoc report run, as plain functions the Airflow tasks call.
+
+Each step is idempotent and passes only small JSON values on (through XCom):
+plan → condense one UTC day (mapped) → build (stage the report) → validate → publish.
+
+Published layout, for warehouses (the date is the local date of the window start):
+
+    {output_root}/connect/{instance_alias}/Reports/{prefix}/date={YYYY-MM-DD}/{slug}-{YYYY-MM-DD}.csv
+    ... next to it: {slug}-{YYYY-MM-DD}_manifest.json   (written after the CSV)
+                    {slug}-{YYYY-MM-DD}_quarantine.jsonl (only when records were quarantined)
+
+The manifest is named after its CSV, not `_manifest.json` alone, because several reports (and
+every ad hoc report) can share one date folder. Staged reports wait under
+`{output_root}/_staging/`, outside the `connect/` tree that warehouses load, and are removed once
+published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from timecard import storage
+from timecard.settings import get_settings
+
+SCHEMA_VERSION = 1
+MANIFEST_SUFFIX = "_manifest.json"
+QUARANTINE_SUFFIX = "_quarantine.jsonl"
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """What a run needs to know about its report, as plain values (safe to pass through XCom)."""
+
+    slug: str
+    name: str
+    timezone: str
+    agents: tuple[str, ...] = ()
+    routing_profiles: tuple[str, ...] = ()
+    hierarchies: tuple[str, ...] = ()
+    prefix: str | None = None
+    max_rows: int = 10_000
+    lookback_days: int = 31
+
+    @classmethod
+    def from_definition(cls, definition) -> ReportSpec:
+        return cls(
+            slug=definition.slug,
+            name=definition.name,
+            timezone=definition.timezone,
+            agents=definition.agents,
+            routing_profiles=definition.routing_profiles,
+            hierarchies=definition.hierarchies,
+            prefix=definition.prefix,
+            max_rows=definition.max_rows,
+            lookback_days=definition.lookback_days,
+        )
+
+    def filters(self):
+        from transforms.filters import Filters
+
+        return Filters(self.agents, self.routing_profiles, self.hierarchies)
+
+
+def report_folder(spec: ReportSpec, output_root: str | None = None) -> str:
+    """The delivery folder of a report, below which each date gets its partition."""
+    settings = get_settings()
+    root = output_root or settings.output_root
+    parts = ["connect", settings.instance_alias, "Reports", *(spec.prefix or "").split("/")]
+    return storage.join(root, *[part for part in parts if part])
+
+
+def output_urls(spec: ReportSpec, local_date: str) -> dict[str, str]:
+    folder = storage.join(report_folder(spec), f"date={local_date}")
+    stem = storage.join(folder, f"{spec.slug}-{local_date}")
+    return {
+        "csv": f"{stem}.csv",
+        "manifest": f"{stem}{MANIFEST_SUFFIX}",
+        "quarantine": f"{stem}{QUARANTINE_SUFFIX}",
+    }
+
+
+# -- 1. plan ------------------------------------------------------------------------------------
+
+
+def plan(spec: ReportSpec, start: datetime, end: datetime) -> dict:
+    """The window as exact instants, and the raw UTC days whose condensation it needs."""
+    from timecard import engine
+    from timecard.timerange import checked_range
+
+    window = checked_range(start, end, spec.timezone)
+    request = engine.ReportRequest("", window, lookback_days=spec.lookback_days)
+    days = engine.partition_days(request.lookback_start, window.end)
+    return {
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "local_start": window.local_start.isoformat(),
+        "local_end": window.local_end.isoformat(),
+        "timezone": spec.timezone,
+        "local_date": window.local_start.date().isoformat(),
+        "days": [day.isoformat() for day in days],
+    }
+
+
+def _request(spec: ReportSpec, window_plan: dict):
+    from timecard import engine
+    from timecard.timerange import TimeRange
+
+    window = TimeRange(
+        datetime.fromisoformat(window_plan["start"]),
+        datetime.fromisoformat(window_plan["end"]),
+        spec.timezone,
+    )
+    return engine.ReportRequest(
+        get_settings().events_root,
+        window,
+        filters=spec.filters(),
+        lookback_days=spec.lookback_days,
+        max_rows=spec.max_rows,
+    )
+
+
+# -- 2. condense one raw UTC day ------------------------------------------------------------------
+
+
+def condense(day: str) -> dict:
+    """Condense one raw partition into the shared cache (a no-op when it is current)."""
+    from timecard.condensed import DayCache
+
+    settings = get_settings()
+    entry = DayCache(settings.events_root, settings.cache_root).entry(date.fromisoformat(day))
+    return {
+        "day": day,
+        "fingerprint": entry.fingerprint,
+        "built_now": entry.built_now,
+        **entry.counts,
+    }
+
+
+# -- 3. build -------------------------------------------------------------------------------------
+
+
+def staging_folder(spec: ReportSpec, window_plan: dict, run_id: str) -> str:
+    run_key = hashlib.sha256(run_id.encode()).hexdigest()[:16]
+    root = get_settings().output_root
+    return storage.join(root, "_staging", spec.slug, window_plan["local_date"], run_key)
+
+
+def build(spec: ReportSpec, window_plan: dict, run_id: str) -> dict:
+    """Assemble the report from the condensed days and stage it for validation."""
+    from timecard import engine
+
+    request = _request(spec, window_plan)
+    result = engine.assemble_report(
+        request, engine.condense_days(request, get_settings().cache_root)
+    )
+    folder = staging_folder(spec, window_plan, run_id)
+    storage.write_parquet(storage.join(folder, "report.parquet"), result.report)
+    storage.write_parquet(storage.join(folder, "quarantine.parquet"), result.quarantine)
+    return {"staging": folder, "summary": result.summary.as_dict()}
+
+
+# -- 4. validate ----------------------------------------------------------------------------------
+
+
+def validate(spec: ReportSpec, staged: dict) -> dict:
+    """Enforce the report contract on the staged report, including its row limit."""
+    from timecard import engine
+
+    report = storage.read_parquet(storage.join(staged["staging"], "report.parquet"))
+    engine.validate_report(report, spec.max_rows)
+    return {"rows": report.height}
+
+
+# -- 5. publish -----------------------------------------------------------------------------------
+
+
+def publish(spec: ReportSpec, window_plan: dict, staged: dict, dag_id: str, run_id: str) -> dict:
+    """Write the CSV, then its manifest; a reader who sees the manifest sees the whole CSV."""
+    from transforms.report import to_csv_bytes
+
+    report = storage.read_parquet(storage.join(staged["staging"], "report.parquet"))
+    quarantine = storage.read_parquet(storage.join(staged["staging"], "quarantine.parquet"))
+    urls = output_urls(spec, window_plan["local_date"])
+    csv = to_csv_bytes(report)
+    storage.write_bytes(urls["csv"], csv)
+    if quarantine.height:
+        lines = [json.dumps(row, ensure_ascii=False) for row in quarantine.iter_rows(named=True)]
+        storage.write_bytes(urls["quarantine"], ("\n".join(lines) + "\n").encode())
+    else:
+        storage.delete(urls["quarantine"])  # a rerun must not leave an outdated one behind
+    manifest = build_manifest(spec, window_plan, staged["summary"], csv, report.height)
+    manifest |= {"dag_id": dag_id, "run_id": run_id, "quarantine": bool(quarantine.height)}
+    storage.write_bytes(
+        urls["manifest"], json.dumps(manifest, indent=2, ensure_ascii=False).encode()
+    )
+    storage.delete(staged["staging"])
+    return {"csv": urls["csv"], "manifest": urls["manifest"], "rows": report.height}
+
+
+def build_manifest(
+    spec: ReportSpec, window_plan: dict, summary: dict, csv: bytes, rows: int
+) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "report": {"slug": spec.slug, "name": spec.name},
+        "window": {
+            "start_utc": _utc_text(window_plan["start"]),
+            "end_utc": _utc_text(window_plan["end"]),
+            "start_local": window_plan["local_start"],
+            "end_local": window_plan["local_end"],
+            "timezone": spec.timezone,
+        },
+        "filters": spec.filters().as_dict(),
+        "lookback_days": spec.lookback_days,
+        "max_rows": spec.max_rows,
+        "rows": rows,
+        "csv": {"sha256": hashlib.sha256(csv).hexdigest(), "bytes": len(csv)},
+        "counts": {
+            key: summary[key]
+            for key in (
+                "events_read",
+                "duplicates",
+                "quarantined",
+                "unknown_event_types",
+                "sessions",
+            )
+        },
+        "event_cache_fingerprints": summary["fingerprints"],
+    }
+
+
+def _utc_text(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UTC).isoformat().replace("+00:00", "Z")
