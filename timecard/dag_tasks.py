@@ -44,6 +44,17 @@ def plan_scheduled_window(
 
 
 @task(
+    doc_md="""**Plan the ad hoc run.** Checks the trigger form's parameters (range of at most
+    7 days, a known time zone) and turns them into the report's settings and its exact window:
+    a preset is relative to the run's `run_after`, in the chosen time zone.""",
+    multiple_outputs=True,
+)
+def plan_adhoc_window(params=None, dag_run=None) -> dict:
+    spec, window = pipeline.adhoc_spec_and_window(dict(params), dag_run.run_after)
+    return {"spec": spec.__dict__, "plan": pipeline.plan(spec, window.start, window.end)}
+
+
+@task(
     doc_md="""**List the raw days** of the plan, one per condense task (Airflow maps over a
     task's whole return value, so the list is its own small step).""",
 )
@@ -81,10 +92,14 @@ def validate_report(spec: dict, staged: dict) -> dict:
     return pipeline.validate(_spec(spec), staged)
 
 
-def publish_task(spec: dict):
+def report_asset(slug: str, prefix: str | None) -> Asset:
+    """The Airflow Asset a report publishes into: its delivery folder."""
+    folder = pipeline.report_folder(pipeline.ReportSpec(slug, slug, "UTC", prefix=prefix))
+    return Asset(name=f"timecard_{slug}", uri=folder if "://" in folder else f"file://{folder}")
+
+
+def publish_task(asset: Asset):
     """The publish task of one report, declaring the report's output as an Airflow Asset."""
-    report_spec = _spec(spec)
-    asset = Asset(name=f"timecard_{report_spec.slug}", uri=_asset_uri(report_spec))
 
     @task(
         task_id="publish_report",
@@ -102,15 +117,10 @@ def publish_task(spec: dict):
     return publish_report
 
 
-def _asset_uri(spec: pipeline.ReportSpec) -> str:
-    folder = pipeline.report_folder(spec)
-    return folder if "://" in folder else f"file://{folder}"
-
-
-def report_run(spec: dict, window_plan) -> None:
+def report_run(spec, window_plan, asset: Asset) -> None:
     """Wire the steps after planning: condense (mapped per day) → build → validate → publish."""
     condensed = condense_day.expand(day=list_raw_days(window_plan))
     staged = build_report(spec, window_plan)
     condensed >> staged
     validated = validate_report(spec, staged)
-    publish_task(spec)(spec, window_plan, staged, validated)
+    publish_task(asset)(spec, window_plan, staged, validated)

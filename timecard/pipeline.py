@@ -122,6 +122,39 @@ def _request(spec: ReportSpec, window_plan: dict):
     )
 
 
+ADHOC_PREFIX = "adhoc"
+
+
+def adhoc_spec_and_window(params: dict, now: datetime):
+    """An ad hoc report's settings and window from the trigger form's parameters."""
+    import re
+
+    from timecard import timerange
+    from timecard.errors import UsageError
+
+    tz = params.get("timezone") or "UTC"
+    if params.get("preset", "custom") == "custom":
+        if not (params.get("start") and params.get("end")):
+            raise UsageError("A custom range needs both a start and an end.")
+        window = timerange.custom_range(params["start"], params["end"], tz)
+    else:
+        window = timerange.preset_range(params["preset"], tz, now)
+    name = (params.get("name") or "").strip() or "Ad hoc report"
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64] or "adhoc"
+    spec = ReportSpec(
+        slug=slug,
+        name=name,
+        timezone=tz,
+        agents=tuple(params.get("agents") or ()),
+        routing_profiles=tuple(params.get("routing_profiles") or ()),
+        hierarchies=tuple(params.get("hierarchies") or ()),
+        prefix=ADHOC_PREFIX,
+        max_rows=int(params.get("max_rows") or 10_000),
+        lookback_days=int(params.get("lookback_days") or 31),
+    )
+    return spec, window
+
+
 # -- 2. condense one raw UTC day ------------------------------------------------------------------
 
 
