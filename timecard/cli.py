@@ -60,6 +60,28 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--layout", choices=("date", "ymd", "firehose"), default="date")
     generate.set_defaults(func=_run_generate)
 
+    backfill = commands.add_parser(
+        "backfill", help="run a saved report's scheduled windows in-process (no scheduler needed)"
+    )
+    backfill.add_argument("slug", metavar="SLUG")
+    backfill.add_argument(
+        "--from",
+        dest="first",
+        required=True,
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="first window's local start date (YYYY-MM-DD)",
+    )
+    backfill.add_argument(
+        "--to",
+        dest="last",
+        required=True,
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="last window's local start date (YYYY-MM-DD)",
+    )
+    backfill.set_defaults(func=_run_backfill)
+
     add_reports_parser(commands)
     return parser
 
@@ -112,6 +134,12 @@ def _run_generate(args: argparse.Namespace) -> int:
     )
     print(f"timecard: generated {summary}", file=sys.stderr)
     return 0
+
+
+def _run_backfill(args: argparse.Namespace) -> int:
+    from timecard.backfill import exit_code, run_backfill
+
+    return exit_code(run_backfill(args.slug, args.first, args.last))
 
 
 def main(argv: list[str] | None = None) -> int:
