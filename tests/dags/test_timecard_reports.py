@@ -1,0 +1,148 @@
+"""The report DAGs: parsing (cheap, isolated from broken files) and real runs with dag.test()."""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event as sqlalchemy_event
+
+from tests.dags.conftest import DAILY_SEOUL, write_definition
+from timecard import storage
+from timecard.pipeline import ReportSpec, output_urls
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+# The run at 00:00 Seoul on 2026-11-03 covers 2026-11-02 in Seoul.
+RUN_DAY_MIDNIGHT = datetime(2026, 11, 2, 15, tzinfo=UTC)
+
+
+def parse_dags():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_one_dag_per_scheduled_report_and_nothing_for_unscheduled(reports_dir):
+    write_definition(reports_dir, "daily-seoul", DAILY_SEOUL)
+    write_definition(reports_dir, "weekly", "name: W\nschedule: {weekly: [mon, thu]}\n")
+    write_definition(reports_dir, "adhoc-only", "name: Only by hand\n")
+    bag = parse_dags()
+    assert bag.import_errors == {}
+    assert sorted(bag.dags) == ["timecard_adhoc", "timecard_daily-seoul", "timecard_weekly"]
+    dag = bag.dags["timecard_daily-seoul"]
+    assert dag.timetable.summary == "daily at 00:00 Asia/Seoul"
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "plan_scheduled_window",
+        "list_raw_days",
+        "condense_day",
+        "build_report",
+        "validate_report",
+        "publish_report",
+    ]
+    assert all(task.doc_md for task in dag.tasks)
+    [outlet] = dag.get_task("publish_report").outlets
+    assert outlet.name == "timecard_daily-seoul" and outlet.uri.endswith("/Reports/team/daily")
+
+
+def test_broken_definition_is_an_import_error_and_spares_the_others(reports_dir):
+    write_definition(reports_dir, "good", DAILY_SEOUL)
+    write_definition(reports_dir, "bad", "name: Bad\ntimezone: Mars/Olympus\nschedule: daily\n")
+    bag = parse_dags()
+    assert "timecard_good" in bag.dags
+    [(path, message)] = bag.import_errors.items()
+    assert path.endswith("timecard_definition_check.py")
+    assert "bad.yaml" in message and "Mars/Olympus" in message
+
+
+def test_parsing_queries_no_metadata_database(reports_dir, airflow_db):
+    """As Airflow's own example-DAG tests do: count every SQL statement issued while parsing."""
+    from airflow import settings
+
+    write_definition(reports_dir, "daily-seoul", DAILY_SEOUL)
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sqlalchemy_event.listen(settings.engine, "before_cursor_execute", count)
+    try:
+        bag = parse_dags()
+    finally:
+        sqlalchemy_event.remove(settings.engine, "before_cursor_execute", count)
+    assert "timecard_daily-seoul" in bag.dags
+    assert statements == []
+
+
+def published(slug_yaml: str, slug: str, local_date: str) -> dict[str, str]:
+    import yaml
+
+    from timecard.definitions import parse_definition
+
+    definition = parse_definition(slug, yaml.safe_load(slug_yaml), slug)
+    return output_urls(ReportSpec.from_definition(definition), local_date)
+
+
+@pytest.mark.slow
+def test_a_real_run_publishes_csv_then_manifest_and_reruns_identically(
+    reports_dir, small_events, airflow_db
+):
+    write_definition(reports_dir, "daily-seoul", DAILY_SEOUL)
+    dag = parse_dags().dags["timecard_daily-seoul"]
+    assert dag.test(logical_date=RUN_DAY_MIDNIGHT).state == "success"
+
+    urls = published(DAILY_SEOUL, "daily-seoul", "2026-11-02")
+    assert (
+        "/connect/my-instance/Reports/team/daily/date=2026-11-02/daily-seoul-2026-11-02.csv"
+        in urls["csv"]
+    )
+    csv = storage.read_bytes(urls["csv"])
+    lines = csv.decode().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["a", "b", "c"]
+    assert lines[2].split(",")[9:14] == [
+        "2026-11-02T10:00:00+09:00",
+        "",
+        "",
+        "",
+        "2026-11-02T12:00:00+09:00",
+    ]
+
+    manifest = json.loads(storage.read_bytes(urls["manifest"]))
+    assert manifest["rows"] == 3
+    assert manifest["csv"]["sha256"] == hashlib.sha256(csv).hexdigest()
+    assert manifest["window"] == {
+        "start_utc": "2026-11-01T15:00:00Z",
+        "end_utc": "2026-11-02T15:00:00Z",
+        "start_local": "2026-11-02T00:00:00+09:00",
+        "end_local": "2026-11-03T00:00:00+09:00",
+        "timezone": "Asia/Seoul",
+    }
+    assert manifest["dag_id"] == "timecard_daily-seoul" and manifest["run_id"]
+    assert set(manifest["event_cache_fingerprints"]) >= {"2026-11-01", "2026-11-02"}
+    assert not storage.list_files(
+        storage.join(storage.normalize(str(small_events.parent)), "output", "_staging")
+    )
+
+    assert dag.test(logical_date=RUN_DAY_MIDNIGHT).state == "success"
+    assert storage.read_bytes(urls["csv"]) == csv
+
+
+@pytest.mark.slow
+def test_over_the_row_limit_nothing_is_published_and_the_earlier_file_stays(
+    reports_dir, small_events, airflow_db
+):
+    write_definition(reports_dir, "daily-seoul", DAILY_SEOUL)
+    dag = parse_dags().dags["timecard_daily-seoul"]
+    assert dag.test(logical_date=RUN_DAY_MIDNIGHT).state == "success"
+    urls = published(DAILY_SEOUL, "daily-seoul", "2026-11-02")
+    good_csv, good_manifest = storage.read_bytes(urls["csv"]), storage.read_bytes(urls["manifest"])
+
+    write_definition(reports_dir, "daily-seoul", DAILY_SEOUL + "max_rows: 2\n")
+    dag = parse_dags().dags["timecard_daily-seoul"]
+    run = dag.test(logical_date=RUN_DAY_MIDNIGHT)
+    assert run.state == "failed"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["validate_report"] == "failed"
+    assert states["publish_report"] == "upstream_failed"
+    assert storage.read_bytes(urls["csv"]) == good_csv
+    assert storage.read_bytes(urls["manifest"]) == good_manifest
