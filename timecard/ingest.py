@@ -34,15 +34,18 @@ def partition_prefixes(events_root: str, day: date) -> list[str]:
     ]
 
 
-def _is_data_file(url: str) -> bool:
-    # Hidden and marker files (.crc, _SUCCESS, our own temporary files) are not data.
-    return not url.rsplit("/", 1)[-1].startswith((".", "_"))
+def _is_data_file(url: str, prefix: str) -> bool:
+    # Hidden and marker files (.crc, _SUCCESS, our own temporary files) are not data, and
+    # neither is anything in a hidden or marker folder below the partition (Spark's
+    # `_temporary/`, Hive's `.hive-staging/`): those hold files still being written.
+    below_partition = url[len(prefix) :].strip("/").split("/")
+    return not any(name.startswith((".", "_")) for name in below_partition)
 
 
 def partition_files(events_root: str, day: date) -> list[storage.FileInfo]:
     files: set[storage.FileInfo] = set()
     for prefix in partition_prefixes(events_root, day):
-        files.update(f for f in storage.list_files(prefix) if _is_data_file(f.url))
+        files.update(f for f in storage.list_files(prefix) if _is_data_file(f.url, prefix))
     return sorted(files)
 
 
@@ -93,9 +96,37 @@ def _read_ndjson(url: str) -> pl.LazyFrame:
         if b"\n\n" in data or b"\r\n" in data:
             raise ValueError("blank lines or CRLF: line numbers need the careful path")
         frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+        if not _one_schema_fits_every_record(dict(frame.schema), normalize.canonical_schema()):
+            raise ValueError("records disagree on names or nesting: each needs its own reading")
         return frame.with_row_index("source_row", offset=1).lazy()
     except Exception:
         return _read_ndjson_line_by_line(url, data)
+
+
+def _one_schema_fits_every_record(
+    fields: dict[str, pl.DataType], canonical: dict[str, pl.DataType]
+) -> bool:
+    """Whether the schema Polars inferred for a whole file reads each record's fields correctly.
+
+    It does not when records spell a name in different cases (Polars makes two columns, and only
+    one is read), or when a field is an object in some records and not in others (Polars turns
+    the objects into JSON text, which hides the attributes of the good records).
+    """
+    for name, wanted in canonical.items():
+        matches = [actual for actual in fields if actual.lower() == name.lower()]
+        if len(matches) > 1:
+            return False
+        if not matches or not isinstance(wanted, pl.Struct):
+            continue
+        found = fields[matches[0]]
+        if isinstance(found, pl.Null):
+            continue
+        if not isinstance(found, pl.Struct) or not _one_schema_fits_every_record(
+            {field.name: field.dtype for field in found.fields},
+            {field.name: field.dtype for field in wanted.fields},
+        ):
+            return False
+    return True
 
 
 def _read_ndjson_line_by_line(url: str, data: bytes) -> pl.LazyFrame:

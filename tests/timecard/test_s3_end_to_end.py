@@ -1,0 +1,144 @@
+"""A whole report read from and written to S3 (a real S3 API server on loopback) equals the same
+report run on a local copy of the data, byte for byte."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+
+from tests.builders import arn, event, write_ndjson, write_parquet
+from tests.conftest import S3_KEY, S3_SECRET
+from timecard import storage
+from timecard.cli import main
+
+# The UTC day 2026-11-02 seen from Seoul. A one-day lookback keeps the S3 round trips few.
+WINDOW = [
+    *("--start", "2026-11-02T09:00:00", "--end", "2026-11-03T09:00:00"),
+    *("--tz", "Asia/Seoul", "--lookback-days", "1"),
+]
+
+
+def write_raw_events(root: str) -> None:
+    """Three UTC days in three layouts and both formats, with the cases a report must handle."""
+    write_parquet(
+        root,
+        "2026-11-01",
+        [event("LOGIN", "2026-11-01T23:00:00Z", "a1", username="=cmd", last_name="Kim, Jr.")],
+        layout="date",
+    )
+    write_ndjson(
+        root,
+        "2026-11-02",
+        [
+            event("LOGOUT", "2026-11-02T02:00:00.900Z", "a1", username="=cmd"),
+            event("LOGIN", "2026-11-02T01:00:00Z", "a2", username="minjun", last_name="김"),
+            event("HEART_BEAT", "2026-11-02T01:02:00Z", "a2"),
+            event("STATE_CHANGE", "2026-11-02T03:00:00.750Z", "a2"),
+            event("LOGIN", "2026-11-02T04:00:00+09:00", "a3", username="jdoe", hierarchy=None),
+            {**event("LOGOUT", "2026-11-02T05:00:00Z", "a3"), "EventId": None},  # quarantined
+        ],
+        name="stream-1-2026-11-02-13-00-00.gz",
+        layout="firehose",
+        compress=True,
+    )
+    write_parquet(
+        root,
+        "2026-11-02",
+        [event("LOGOUT", "2026-11-02T06:30:00Z", "a3", username="jdoe", hierarchy=None)],
+        layout="ymd",
+    )
+    # What a Spark/Glue job leaves while it writes: not data, must not break either report.
+    storage.write_bytes(
+        os.path.join(root, "year=2026", "month=11", "day=02", "_temporary", "0", "part-1"), b"{"
+    )
+    # A late arrival: happened on the 2nd, filed under the 3rd.
+    write_ndjson(
+        root, "2026-11-03", [event("LOGIN", "2026-11-02T23:30:00Z", "a1", username="=cmd")]
+    )
+
+
+def upload_tree(local_root: str, bucket_url: str, s3_server: str) -> int:
+    """Copy a local folder into the bucket with plain boto3, as another system would deliver it."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
+    )
+    bucket, _, prefix = bucket_url.removeprefix("s3://").partition("/")
+    uploaded = 0
+    for folder, _, names in os.walk(local_root):
+        for name in names:
+            path = os.path.join(folder, name)
+            key = f"{prefix}/{os.path.relpath(path, local_root)}".lstrip("/")
+            client.upload_file(path, bucket, key)
+            uploaded += 1
+    return uploaded
+
+
+def run_report(events: str, out: str, cache: str) -> int:
+    return main(["report", "--events", events, *WINDOW, "--out", out, "--cache", cache])
+
+
+def test_a_report_on_s3_is_byte_identical_to_the_same_report_on_local_files(
+    tmp_path, s3_bucket, s3_server, capsys
+):
+    local_events = str(tmp_path / "events")
+    write_raw_events(local_events)
+    assert upload_tree(local_events, f"{s3_bucket}/events", s3_server) == 5
+
+    assert run_report(local_events, str(tmp_path / "r.csv"), str(tmp_path / "cache")) == 0
+    local_csv = storage.read_bytes(str(tmp_path / "r.csv"))
+    capsys.readouterr()
+
+    s3_out = f"{s3_bucket}/out/r.csv"
+    assert run_report(f"{s3_bucket}/events", s3_out, f"{s3_bucket}/cache") == 0
+    first_run = capsys.readouterr().err
+
+    assert storage.read_bytes(s3_out) == local_csv
+    assert local_csv.decode().splitlines() == [
+        "Username,First name,Last name,Routing profile,Hierarchy level 1,Hierarchy level 2,"
+        "Hierarchy level 3,Hierarchy level 4,Hierarchy level 5,Login time,Logout time,"
+        "Session duration,Session duration (seconds),Last activity,Agent ARN",
+        '\'=cmd,Min-jun,"Kim, Jr.",Sales Inbound,Americas,Sales,,,,2026-11-02T08:00:00+09:00,'
+        f"2026-11-02T11:00:00+09:00,3:00:00,10800,,{arn('a1')}",
+        # No logout yet: its only activity is the late-arriving LOGIN itself.
+        "'=cmd,Min-jun,Kim,Sales Inbound,Americas,Sales,,,,2026-11-03T08:30:00+09:00,,,,"
+        f"2026-11-03T08:30:00+09:00,{arn('a1')}",
+        "jdoe,Min-jun,Kim,Sales Inbound,,,,,,2026-11-02T04:00:00+09:00,"
+        "2026-11-02T15:30:00+09:00,11:30:00,41400,,"
+        f"{arn('a3')}",
+        "minjun,Min-jun,김,Sales Inbound,Americas,Sales,,,,2026-11-02T10:00:00+09:00,,,,"
+        f"2026-11-02T12:00:00+09:00,{arn('a2')}",
+    ]
+    assert "quarantined 1," in first_run
+    assert S3_SECRET not in first_run
+    quarantine = storage.read_bytes(f"{s3_bucket}/out/r.quarantine.jsonl").decode()
+    assert f"{s3_bucket}/events/2026/11/02/13/stream-1-2026-11-02-13-00-00.gz" in quarantine
+    assert "missing required field(s): EventId" in quarantine
+    assert storage.list_files(f"{s3_bucket}/cache")
+
+    # A rerun reads only the condensed cache on S3, and publishes the same bytes.
+    assert run_report(f"{s3_bucket}/events", s3_out, f"{s3_bucket}/cache") == 0
+    assert "0 condensed now" in capsys.readouterr().err
+    assert storage.read_bytes(s3_out) == local_csv
+
+
+def test_an_unreadable_file_on_s3_is_named_and_nothing_is_written(
+    tmp_path, s3_bucket, s3_server, capsys
+):
+    local_events = str(tmp_path / "events")
+    write_raw_events(local_events)
+    upload_tree(local_events, f"{s3_bucket}/events", s3_server)
+    damaged = f"{s3_bucket}/events/date=2026-11-03/part-0.json.gz"
+    storage.write_bytes(damaged, b"\x1f\x8b\x08\x00 cut short")
+
+    exit_code = run_report(f"{s3_bucket}/events", f"{s3_bucket}/out/r.csv", f"{s3_bucket}/cache")
+
+    assert exit_code != 0
+    error = capsys.readouterr().err
+    assert damaged in error
+    assert "Traceback" not in error
+    assert not storage.exists(f"{s3_bucket}/out/r.csv")
