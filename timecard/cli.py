@@ -121,8 +121,6 @@ def _run_report(args: argparse.Namespace) -> int:
 def _run_generate(args: argparse.Namespace) -> int:
     from timecard.generate import generate_events
 
-    if args.agents < 1 or args.days < 1:
-        raise UsageError("--agents and --days must both be at least 1.")
     summary = generate_events(
         args.out,
         agents=args.agents,

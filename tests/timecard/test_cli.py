@@ -232,7 +232,7 @@ def test_generate_events_refuses_an_empty_roster(tmp_path, capsys):
     )
 
     assert exit_code == 2
-    assert "at least 1" in assert_one_paragraph_refusal(capsys.readouterr().err)
+    assert "from 1 to" in assert_one_paragraph_refusal(capsys.readouterr().err)
 
 
 # -- the installed console script ---------------------------------------------------------------
