@@ -13,7 +13,8 @@ venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt -e .
+	# --compile-bytecode: imports stay fast even where PYTHONDONTWRITEBYTECODE is set.
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements-dev.txt -e .
 	touch $(STAMP)
 
 run: $(STAMP)

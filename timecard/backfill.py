@@ -54,9 +54,10 @@ def scheduled_windows(definition, first: date, last: date, now: datetime) -> lis
     return windows
 
 
-def run_backfill(slug: str, first: date, last: date, out=sys.stderr) -> list[WindowOutcome]:
+def run_backfill(slug: str, first: date, last: date, out=None) -> list[WindowOutcome]:
     from timecard.definitions import definition_path, load_definition
 
+    out = out or sys.stderr  # looked up per call, so a redirected stderr is honoured
     settings = get_settings()
     definition = load_definition(definition_path(settings.reports_dir, slug))
     airflow_env.configure(settings.home)
