@@ -1,26 +1,31 @@
-"""Contract for normalized agent events (what condensing a raw partition keeps)."""
+"""Contracts for what condensing a raw partition keeps: normalized events and attributes."""
 
 import pandera.polars as pa
 import polars as pl
 
-from transforms.normalize import NORMALIZED_COLUMNS
-
-_REQUIRED = ("event_id", "event_type", "event_ts", "agent_arn", "source_file", "source_row")
+from transforms.normalize import ATTRIBUTE_COLUMNS, EVENT_COLUMNS
 
 NORMALIZED_EVENTS = pa.DataFrameSchema(
     {
-        name: pa.Column(
-            dtype,
-            nullable=name not in _REQUIRED,
-            checks=[pa.Check.str_length(min_value=1)] if name in ("event_id", "agent_arn") else [],
-        )
-        for name, dtype in NORMALIZED_COLUMNS.items()
-    }
-    | {
+        "event_id": pa.Column(pl.String, checks=pa.Check.str_length(min_value=1)),
         "event_type": pa.Column(pl.String, checks=pa.Check.str_matches(r"^[A-Z0-9_]+$")),
+        "event_ts": pa.Column(EVENT_COLUMNS["event_ts"]),
+        "agent_arn": pa.Column(pl.String, checks=pa.Check.str_length(min_value=1)),
+        "source_file": pa.Column(pl.String),
         "source_row": pa.Column(pl.Int64, checks=pa.Check.ge(1)),
     },
     strict=True,
     ordered=True,
     name="normalized events",
+)
+
+SESSION_EVENT_ATTRIBUTES = pa.DataFrameSchema(
+    {
+        name: pa.Column(dtype, nullable=name not in ("source_file", "source_row"))
+        for name, dtype in ATTRIBUTE_COLUMNS.items()
+    },
+    unique=["source_file", "source_row"],
+    strict=True,
+    ordered=True,
+    name="LOGIN/LOGOUT attributes",
 )

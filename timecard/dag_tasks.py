@@ -58,18 +58,19 @@ def plan_adhoc_window(params=None, dag_run=None) -> dict:
     doc_md="""**List the raw days** of the plan, one per condense task (Airflow maps over a
     task's whole return value, so the list is its own small step).""",
 )
-def list_raw_days(window_plan: dict) -> list[str]:
+def list_raw_days(window_plan: dict) -> list[dict]:
     return window_plan["days"]
 
 
 @task(
     doc_md="""**Refresh the condensed per-day event cache** for one raw UTC-day partition (mapped,
-    one task per day). The raw partition is read only when its fingerprint (files, sizes, ETags)
-    differs from the cached one, so a daily report with a 31-day lookback condenses one new raw
-    day, not 32. Safe to run twice at once: both write the same immutable files.""",
+    one task per day): its LOGIN/LOGOUT events, and for the days around the window its activity.
+    A raw partition is read only when its fingerprint (files, sizes, ETags) differs from the
+    cached one, so a daily report with a 31-day lookback condenses one new raw day, not 32.
+    Safe to run twice at once: both write equivalent files atomically.""",
 )
-def condense_day(day: str) -> dict:
-    return pipeline.condense(day)
+def condense_day(day: str, with_activity: bool) -> dict:
+    return pipeline.condense(day, with_activity)
 
 
 @task(
@@ -119,7 +120,7 @@ def publish_task(asset: Asset):
 
 def report_run(spec, window_plan, asset: Asset) -> None:
     """Wire the steps after planning: condense (mapped per day) → build → validate → publish."""
-    condensed = condense_day.expand(day=list_raw_days(window_plan))
+    condensed = condense_day.expand_kwargs(list_raw_days(window_plan))
     staged = build_report(spec, window_plan)
     condensed >> staged
     validated = validate_report(spec, staged)

@@ -16,11 +16,11 @@ from schemas.contract import ContractViolation, enforce
 from schemas.report import DEFAULT_MAX_ROWS, MAX_ROWS_CHECK, report_schema
 from schemas.sessions import SESSIONS
 from timecard import storage
-from timecard.condensed import DayCache, DayEntry
+from timecard.condensed import DayCache
 from timecard.errors import RowLimitExceeded, UsageError
 from timecard.timerange import TimeRange
+from transforms import normalize, sessions
 from transforms import report as report_transforms
-from transforms import sessions
 from transforms.filters import Filters
 from transforms.normalize import TIMESTAMP
 
@@ -53,7 +53,7 @@ class ReportRequest:
 @dataclass
 class RunSummary:
     partitions_read: int = 0
-    partitions_condensed: int = 0
+    parts_built_now: int = 0
     files_read: int = 0
     events_read: int = 0
     duplicates: int = 0
@@ -69,7 +69,7 @@ class RunSummary:
             f"events read {self.events_read:,}, duplicates {self.duplicates:,}, "
             f"quarantined {self.quarantined:,}, unknown event types {self.unknown_event_types:,}, "
             f"sessions {self.sessions:,}, rows {self.rows:,} "
-            f"({self.partitions_read} partitions, {self.partitions_condensed} condensed now) "
+            f"({self.partitions_read} partitions, {self.parts_built_now} parts condensed now) "
             f"in {self.elapsed_seconds:.2f}s"
         )
 
@@ -98,49 +98,69 @@ def partition_days(start, end) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def condense_days(request: ReportRequest, cache_root: str) -> dict[date, DayEntry]:
-    """Make sure every partition the report needs is condensed; return the entries."""
-    cache = DayCache(request.events_root, cache_root)
-    days = partition_days(request.lookback_start, request.time_range.end)
-    return {day: cache.entry(day) for day in days}
+def needed_days(request: ReportRequest) -> tuple[list[date], list[date]]:
+    """Raw partitions whose LOGIN/LOGOUT events the report needs (window and lookback), and
+    those whose activity it needs (around the window: a session with no logout, the only kind
+    with a Last activity, has its login inside the window)."""
+    window = request.time_range
+    return (
+        partition_days(request.lookback_start, window.end),
+        partition_days(window.start, window.end),
+    )
+
+
+def condense_days(request: ReportRequest, cache: DayCache) -> tuple[dict, dict]:
+    """Make sure the parts the report needs are condensed; return them by day."""
+    session_days, activity_days = needed_days(request)
+    return (
+        {day: cache.part(day, "sessions") for day in session_days},
+        {day: cache.part(day, "activity") for day in activity_days},
+    )
 
 
 def build_report(request: ReportRequest, cache_root: str) -> ReportResult:
     """Condense what is stale, assemble the report and enforce its contract (and row limit)."""
     started = time.perf_counter()
-    result = assemble_report(request, condense_days(request, cache_root))
+    result = assemble_report(request, DayCache(request.events_root, cache_root))
     validate_report(result.report, request.max_rows)
     result.summary.elapsed_seconds = round(time.perf_counter() - started, 3)
     return result
 
 
-def assemble_report(request: ReportRequest, entries: dict[date, DayEntry]) -> ReportResult:
+def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     """The report from condensed partitions, not yet checked against its contract."""
     window = request.time_range
-    summary = _summarize(entries)
+    session_parts, activity_parts = condense_days(request, cache)
 
-    lookback_start, end = request.lookback_start, window.end
-    session_events = pl.concat([e.load("session_events") for e in entries.values()]).filter(
-        pl.col("event_ts").is_between(_ts(lookback_start), _ts(end), closed="left")
-    )
+    session_events = pl.concat(
+        [p.data().with_columns(attributes_day=pl.lit(day)) for day, p in session_parts.items()]
+    ).filter(pl.col("event_ts").is_between(_ts(request.lookback_start), _ts(window.end), "left"))
     session_events, cross_partition_duplicates = sessions.deduplicate(session_events)
-    summary.duplicates += cross_partition_duplicates
 
-    # Only a session with no logout needs activity, and its login lies inside the window.
-    activity_days = set(partition_days(window.start, window.end))
-    activity = pl.concat(
-        [e.load("activity") for day, e in entries.items() if day in activity_days]
-    ).filter(pl.col("event_ts").is_between(_ts(window.start), _ts(end), closed="left"))
-
+    activity = pl.concat([p.data() for p in activity_parts.values()]).filter(
+        pl.col("event_ts").is_between(_ts(window.start), _ts(window.end), closed="left")
+    )
     session_table = sessions.with_last_activity(
         sessions.build_sessions(session_events, window.start, window.end), activity
     )
-    session_table = enforce(SESSIONS, session_table, "session table")
-    summary.sessions = session_table.height
-
+    attribute_parts = [
+        cache.part(day, "attributes") for day in sessions.attribute_days(session_table)
+    ]
+    attributes = pl.concat(
+        [normalize.empty_attributes(), *(p.data() for p in attribute_parts)], how="vertical"
+    )
+    session_table = enforce(
+        SESSIONS, sessions.with_attributes(session_table, attributes), "session table"
+    )
     report = report_transforms.build_report(session_table, window.tz, request.filters)
-    summary.rows = report.height
-    quarantine = pl.concat([e.load("quarantine") for e in entries.values()])
+
+    summary = _summarize(session_parts, activity_parts, attribute_parts)
+    summary.duplicates += cross_partition_duplicates
+    summary.sessions, summary.rows = session_table.height, report.height
+    quarantine = pl.concat(
+        [normalize.empty_quarantine()]
+        + [(activity_parts.get(day) or part).quarantine() for day, part in session_parts.items()]
+    )
     return ReportResult(request, report, quarantine, summary)
 
 
@@ -148,16 +168,20 @@ def _ts(instant) -> pl.Expr:
     return pl.lit(instant).cast(TIMESTAMP)
 
 
-def _summarize(entries: dict[date, DayEntry]) -> RunSummary:
-    summary = RunSummary(partitions_read=len(entries))
-    for entry in entries.values():
-        summary.partitions_condensed += entry.built_now
-        summary.files_read += entry.counts["files"]
-        summary.events_read += entry.counts["events"]
-        summary.duplicates += entry.counts["duplicates"]
-        summary.quarantined += entry.counts["quarantined"]
-        summary.unknown_event_types += entry.counts["unknown_event_types"]
-        summary.fingerprints[entry.day.isoformat()] = entry.fingerprint
+def _summarize(session_parts: dict, activity_parts: dict, attribute_parts: list) -> RunSummary:
+    """Counts over what was read: every record of the days around the window, and the records
+    that could bound a session on the lookback days."""
+    summary = RunSummary(partitions_read=len(session_parts))
+    all_parts = [*session_parts.values(), *activity_parts.values(), *attribute_parts]
+    summary.parts_built_now = sum(part.built_now for part in all_parts)
+    for day, part in session_parts.items():
+        counts = (activity_parts.get(day) or part).counts
+        summary.files_read += counts["files"]
+        summary.events_read += counts["events"]
+        summary.duplicates += counts["duplicates"]
+        summary.quarantined += counts["quarantined"]
+        summary.unknown_event_types += counts["unknown_event_types"]
+        summary.fingerprints[day.isoformat()] = part.fingerprint
     return summary
 
 

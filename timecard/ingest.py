@@ -13,6 +13,7 @@ import io
 import json
 import zlib
 from datetime import date
+from typing import NamedTuple
 
 import polars as pl
 
@@ -62,8 +63,19 @@ def fingerprint(events_root: str, files: list[storage.FileInfo]) -> str:
     return digest.hexdigest()[:32]
 
 
-def read_file(file: storage.FileInfo, partition_day: date) -> pl.LazyFrame:
-    """The records of one raw file, flattened, each with its `reason` (null when usable).
+class RawFile(NamedTuple):
+    """One raw file, as two lazy reads: every record's core fields with its `reason` (null when
+    usable), and the attributes of its LOGIN/LOGOUT records."""
+
+    checked: pl.LazyFrame
+    session_attributes: pl.LazyFrame
+
+
+def read_file(
+    file: storage.FileInfo, partition_day: date, session_candidates_only: bool = False
+) -> RawFile:
+    """Lazy reads of one raw file; with `session_candidates_only`, `checked` skips the records
+    known to be HEART_BEAT or STATE_CHANGE.
 
     Raises UnreadableInputError, naming the file, when the file cannot be read at all.
     """
@@ -71,7 +83,11 @@ def read_file(file: storage.FileInfo, partition_day: date) -> pl.LazyFrame:
         raw = _scan_parquet(file.url)
     else:
         raw = _read_ndjson(file.url)
-    return normalize.with_reasons(normalize.flatten(raw, file.url), partition_day)
+    records = normalize.may_bound_a_session(raw) if session_candidates_only else raw
+    return RawFile(
+        normalize.with_reasons(normalize.flatten(records, file.url), partition_day),
+        normalize.session_attributes(raw, file.url),
+    )
 
 
 def _scan_parquet(url: str) -> pl.LazyFrame:

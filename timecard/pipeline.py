@@ -92,7 +92,7 @@ def plan(spec: ReportSpec, start: datetime, end: datetime) -> dict:
 
     window = checked_range(start, end, spec.timezone)
     request = engine.ReportRequest("", window, lookback_days=spec.lookback_days)
-    days = engine.partition_days(request.lookback_start, window.end)
+    session_days, activity_days = engine.needed_days(request)
     return {
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
@@ -100,7 +100,9 @@ def plan(spec: ReportSpec, start: datetime, end: datetime) -> dict:
         "local_end": window.local_end.isoformat(),
         "timezone": spec.timezone,
         "local_date": window.local_start.date().isoformat(),
-        "days": [day.isoformat() for day in days],
+        "days": [
+            {"day": day.isoformat(), "with_activity": day in activity_days} for day in session_days
+        ],
     }
 
 
@@ -158,17 +160,20 @@ def adhoc_spec_and_window(params: dict, now: datetime):
 # -- 2. condense one raw UTC day ------------------------------------------------------------------
 
 
-def condense(day: str) -> dict:
-    """Condense one raw partition into the shared cache (a no-op when it is current)."""
+def condense(day: str, with_activity: bool) -> dict:
+    """Condense one raw partition into the shared cache (a no-op for parts that are current):
+    its LOGIN/LOGOUT events, and its activity when the day borders the report window."""
     from timecard.condensed import DayCache
 
     settings = get_settings()
-    entry = DayCache(settings.events_root, settings.cache_root).entry(date.fromisoformat(day))
+    cache = DayCache(settings.events_root, settings.cache_root)
+    names = ("sessions", "activity") if with_activity else ("sessions",)
+    parts = [cache.part(date.fromisoformat(day), name) for name in names]
     return {
         "day": day,
-        "fingerprint": entry.fingerprint,
-        "built_now": entry.built_now,
-        **entry.counts,
+        "fingerprint": parts[0].fingerprint,
+        "built_now": [part.name for part in parts if part.built_now],
+        "counts": parts[-1].counts,
     }
 
 
@@ -186,9 +191,10 @@ def build(spec: ReportSpec, window_plan: dict, run_id: str) -> dict:
     from timecard import engine
 
     request = _request(spec, window_plan)
-    result = engine.assemble_report(
-        request, engine.condense_days(request, get_settings().cache_root)
-    )
+    from timecard.condensed import DayCache
+
+    cache = DayCache(request.events_root, get_settings().cache_root)
+    result = engine.assemble_report(request, cache)
     folder = staging_folder(spec, window_plan, run_id)
     storage.write_parquet(storage.join(folder, "report.parquet"), result.report)
     storage.write_parquet(storage.join(folder, "quarantine.parquet"), result.quarantine)

@@ -16,11 +16,15 @@ KNOWN_EVENT_TYPES = ("LOGIN", "LOGOUT", "STATE_CHANGE", "HEART_BEAT")
 SESSION_EVENT_TYPES = ("LOGIN", "LOGOUT")
 
 _CONFIGURATION = ("CurrentAgentSnapshot", "Configuration")
-# Flat name → path of field names in the raw record.
-FIELD_PATHS: dict[str, tuple[str, ...]] = {
+# Flat name → path of field names in the raw record. Core fields are read for every event;
+# attributes only for LOGIN/LOGOUT events, since decoding the nested Configuration of every
+# heartbeat would cost more than all the rest of condensing together.
+CORE_PATHS: dict[str, tuple[str, ...]] = {
     "event_id": ("EventId",),
     "event_type": ("EventType",),
     "agent_arn": ("AgentARN",),
+}
+ATTRIBUTE_PATHS: dict[str, tuple[str, ...]] = {
     "instance_arn": ("InstanceARN",),
     "username": (*_CONFIGURATION, "Username"),
     "first_name": (*_CONFIGURATION, "FirstName"),
@@ -31,24 +35,28 @@ FIELD_PATHS: dict[str, tuple[str, ...]] = {
         for level in range(1, 6)
     },
 }
+FIELD_PATHS = {**CORE_PATHS, **ATTRIBUTE_PATHS}
 TIMESTAMP_PATH = ("EventTimestamp",)
 REQUIRED_FIELDS = {"event_id": "EventId", "event_type": "EventType", "agent_arn": "AgentARN"}
 
-# The columns every normalized event frame has, in this order.
-NORMALIZED_COLUMNS: dict[str, pl.DataType] = {
+# A normalized event: the core fields of one usable record, and where it came from.
+EVENT_COLUMNS: dict[str, pl.DataType] = {
     "event_id": pl.String(),
     "event_type": pl.String(),
     "event_ts": TIMESTAMP,
     "agent_arn": pl.String(),
-    "instance_arn": pl.String(),
-    "username": pl.String(),
-    "first_name": pl.String(),
-    "last_name": pl.String(),
-    "routing_profile": pl.String(),
-    **{f"hierarchy_{level}": pl.String() for level in range(1, 6)},
     "source_file": pl.String(),
     "source_row": pl.Int64(),
 }
+SOURCE_KEY = ["source_file", "source_row"]
+# The attributes of one LOGIN/LOGOUT record, keyed by where it came from.
+ATTRIBUTE_COLUMNS: dict[str, pl.DataType] = {
+    "source_file": pl.String(),
+    "source_row": pl.Int64(),
+    **{flat: pl.String() for flat in ATTRIBUTE_PATHS},
+}
+# Event types known to carry no session boundary: the only records a lookback-only read skips.
+ACTIVITY_ONLY_EVENT_TYPES = ("HEART_BEAT", "STATE_CHANGE")
 QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
     "source_file": pl.String(),
     "source_row": pl.Int64(),
@@ -148,16 +156,17 @@ def _timestamp_exprs(schema: pl.Schema) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return null_ts, expr.cast(pl.String, strict=False), problem
 
 
+def _text(schema: pl.Schema, path: tuple[str, ...]) -> pl.Expr:
+    return _as_text(*_path_expr(schema, path)).str.strip_chars()
+
+
 def flatten(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
-    """Raw nested records → one flat row per record, with its validation `reason` (or null).
+    """Raw nested records → one flat row of core fields per record, ready for `with_reasons`.
 
     `frame` must carry a 1-based `source_row` column (row in Parquet, line in NDJSON).
     """
     schema = frame.collect_schema()
-    text_columns = {
-        flat: _as_text(*_path_expr(schema, path)).str.strip_chars().alias(flat)
-        for flat, path in FIELD_PATHS.items()
-    }
+    text_columns = {flat: _text(schema, path).alias(flat) for flat, path in CORE_PATHS.items()}
     parsed, raw_text, problem = _timestamp_exprs(schema)
     record_problem = (
         pl.col(PROBLEM_COLUMN) if PROBLEM_COLUMN in schema else pl.lit(None, pl.String())
@@ -170,6 +179,34 @@ def flatten(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
         record_problem.alias("record_problem"),
         pl.lit(source_file, pl.String()).alias("source_file"),
         pl.col("source_row").cast(pl.Int64),
+    )
+
+
+def _raw_event_type(schema: pl.Schema) -> pl.Expr:
+    return _text(schema, CORE_PATHS["event_type"]).str.to_uppercase()
+
+
+def may_bound_a_session(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Only the records that could be a LOGIN or LOGOUT: all but known activity-only types.
+
+    Records with a missing or unknown type stay, so they are checked and counted, never skipped.
+    The filter reads only EventType, so the reader can skip decoding the other columns.
+    """
+    event_type = _raw_event_type(frame.collect_schema())
+    return frame.filter(~event_type.is_in(ACTIVITY_ONLY_EVENT_TYPES).fill_null(False))
+
+
+def session_attributes(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
+    """The attributes of the LOGIN/LOGOUT records only, keyed by source file and row.
+
+    The filter touches only EventType, so a Parquet reader decodes Configuration just for the
+    rows that pass it.
+    """
+    schema = frame.collect_schema()
+    return frame.filter(_raw_event_type(schema).is_in(SESSION_EVENT_TYPES)).select(
+        pl.lit(source_file, pl.String()).alias("source_file"),
+        pl.col("source_row").cast(pl.Int64),
+        *(_text(schema, path).alias(flat) for flat, path in ATTRIBUTE_PATHS.items()),
     )
 
 
@@ -215,15 +252,19 @@ def with_reasons(flat: pl.LazyFrame, partition_day: date) -> pl.LazyFrame:
 
 
 def usable_events(checked: pl.LazyFrame) -> pl.LazyFrame:
-    return checked.filter(pl.col("reason").is_null()).select(list(NORMALIZED_COLUMNS))
+    return checked.filter(pl.col("reason").is_null()).select(list(EVENT_COLUMNS))
 
 
 def quarantined(checked: pl.LazyFrame) -> pl.LazyFrame:
     return checked.filter(pl.col("reason").is_not_null()).select(list(QUARANTINE_COLUMNS))
 
 
-def empty_normalized() -> pl.DataFrame:
-    return pl.DataFrame(schema=NORMALIZED_COLUMNS)
+def empty_events() -> pl.DataFrame:
+    return pl.DataFrame(schema=EVENT_COLUMNS)
+
+
+def empty_attributes() -> pl.DataFrame:
+    return pl.DataFrame(schema=ATTRIBUTE_COLUMNS)
 
 
 def empty_quarantine() -> pl.DataFrame:

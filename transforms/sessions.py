@@ -22,6 +22,8 @@ ATTRIBUTE_COLUMNS = (
     "routing_profile",
     *(f"hierarchy_{level}" for level in range(1, 6)),
 )
+# Where a session's attributes come from: its LOGIN, or its LOGOUT when the login is unknown.
+ATTRIBUTE_SOURCE = ["attributes_day", "source_file", "source_row"]
 SESSION_COLUMNS: dict[str, pl.DataType] = {
     "agent_arn": pl.String(),
     **{name: pl.String() for name in ATTRIBUTE_COLUMNS},
@@ -37,16 +39,16 @@ SESSION_COLUMNS: dict[str, pl.DataType] = {
 
 
 def session_events(events: pl.LazyFrame) -> pl.LazyFrame:
-    """LOGIN and LOGOUT events with all their attributes: what sessions are built from."""
+    """LOGIN and LOGOUT events: what sessions are built from."""
     return events.filter(pl.col("event_type").is_in(SESSION_EVENT_TYPES))
 
 
 def activity(events: pl.LazyFrame) -> pl.LazyFrame:
     """When each agent did anything at all (any event type): what Last activity is built from.
 
-    Repeated instants are kept once, which is all a "latest instant" question needs.
+    Repeated instants are harmless to a "latest instant" question, so they are not removed.
     """
-    return events.select("agent_arn", "event_ts").unique()
+    return events.select("agent_arn", "event_ts")
 
 
 def partition_counts(events: pl.LazyFrame) -> pl.LazyFrame:
@@ -75,7 +77,9 @@ def build_sessions(
 ) -> pl.DataFrame:
     """Sessions with a login or logout in `[window_start, window_end)`.
 
-    `events` are the deduplicated LOGIN/LOGOUT events from the lookback start to the window end.
+    `events` are the deduplicated LOGIN/LOGOUT events from the lookback start to the window end,
+    each with the `attributes_day` (raw partition) it was read from. Sessions carry the source
+    of their attributes; `with_attributes` adds them.
     """
     order = ["event_ts", "logout_first_rank", "event_id"]
     ordered = events.with_columns(
@@ -92,7 +96,7 @@ def build_sessions(
     )
     from_logins = ordered.filter(pl.col("event_type") == "LOGIN").select(
         "agent_arn",
-        *ATTRIBUTE_COLUMNS,
+        *ATTRIBUTE_SOURCE,
         pl.col("event_ts").alias("login_ts"),
         pl.when(pl.col("next_type") == "LOGOUT").then(pl.col("next_ts")).alias("logout_ts"),
         pl.when(pl.col("next_type") == "LOGIN")
@@ -105,7 +109,7 @@ def build_sessions(
         (pl.col("event_type") == "LOGOUT") & (pl.col("previous_type").fill_null("") != "LOGIN")
     ).select(
         "agent_arn",
-        *ATTRIBUTE_COLUMNS,
+        *ATTRIBUTE_SOURCE,
         pl.lit(None, TIMESTAMP).alias("login_ts"),
         pl.col("event_ts").alias("logout_ts"),
         pl.lit(None, TIMESTAMP).alias("bound_ts"),
@@ -128,7 +132,10 @@ def with_last_activity(sessions: pl.DataFrame, agent_activity: pl.DataFrame) -> 
         open_sessions.select("session", "agent_arn", "login_ts", "bound_ts")
         .sort("bound_ts")
         .join_asof(
-            agent_activity.sort("event_ts"),
+            # Only agents with an open session matter: cut the rows before the sort.
+            agent_activity.join(open_sessions.select("agent_arn"), on="agent_arn", how="semi").sort(
+                "event_ts"
+            ),
             left_on="bound_ts",
             right_on="event_ts",
             by="agent_arn",
@@ -147,4 +154,16 @@ def with_last_activity(sessions: pl.DataFrame, agent_activity: pl.DataFrame) -> 
     closed = sessions.filter(pl.col("logout_ts").is_not_null()).with_columns(
         pl.lit(None, TIMESTAMP).alias("last_activity_ts")
     )
-    return pl.concat([open_with_activity, closed]).select(list(SESSION_COLUMNS))
+    return pl.concat([open_with_activity, closed])
+
+
+def attribute_days(sessions: pl.DataFrame) -> list:
+    """The raw partitions holding the attributes these sessions need."""
+    return sorted(sessions["attributes_day"].unique().to_list())
+
+
+def with_attributes(sessions: pl.DataFrame, attributes: pl.DataFrame) -> pl.DataFrame:
+    """The session table: each session with the attributes of its LOGIN (or LOGOUT) event."""
+    return sessions.join(attributes, on=["source_file", "source_row"], how="left").select(
+        list(SESSION_COLUMNS)
+    )

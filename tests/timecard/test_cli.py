@@ -84,7 +84,7 @@ def test_report_writes_the_csv_and_prints_a_summary(events_root, tmp_path, capsy
     stderr = capsys.readouterr().err
     assert re.search(
         r"events read 5, duplicates 1, quarantined 1, unknown event types 0, sessions 2, rows 2 "
-        r"\(34 partitions, 34 condensed now\) in \d+\.\d\ds",
+        r"\(34 partitions, 38 parts condensed now\) in \d+\.\d\ds",
         stderr,
     ), stderr
     assert f"timecard: wrote {out}" in stderr
@@ -106,7 +106,7 @@ def test_report_is_byte_identical_on_rerun_and_filters_apply(events_root, tmp_pa
 
     assert report(events_root, first, "--cache", cache, "--tz", "Asia/Kolkata") == 0
     assert report(events_root, second, "--cache", cache, "--tz", "Asia/Kolkata") == 0
-    assert "0 condensed now" in capsys.readouterr().err
+    assert "0 parts condensed now" in capsys.readouterr().err
     assert storage.read_bytes(first) == storage.read_bytes(second)
     assert "2026-11-02T13:30:00+05:30" in storage.read_bytes(first).decode()
 

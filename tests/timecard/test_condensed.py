@@ -1,5 +1,5 @@
-"""The condensed per-day cache: built once, reused, rebuilt when its partition changes, and
-never trusted when a writer died half-way."""
+"""The condensed per-day cache: each part built once, reused, rebuilt when its partition changes,
+and never trusted when a writer died half-way."""
 
 from __future__ import annotations
 
@@ -42,55 +42,69 @@ def cache(events_root, tmp_path) -> DayCache:
     return DayCache(events_root, str(tmp_path / "cache"))
 
 
-def day_folder(cache: DayCache) -> str:
-    return storage.join(cache.base, DAY_TEXT)
+def fresh(cache: DayCache) -> DayCache:
+    """The same cache as seen by another run (which lists the partition again)."""
+    return DayCache(cache.events_root, cache.base.rsplit("/condensed-", 1)[0])
 
 
-def assert_same_frames(entry: condensed.DayEntry, expected: condensed.DayEntry) -> None:
-    for part in condensed.PARTS:
-        assert_frame_equal(entry.load(part), expected.load(part))
+def assert_same(part: condensed.Part, expected: condensed.Part) -> None:
+    assert_frame_equal(part.data(), expected.data())
+    if part.name != "attributes":
+        assert_frame_equal(part.quarantine(), expected.quarantine())
 
 
-def test_an_entry_is_built_once_and_then_reused(cache):
-    built = cache.entry(DAY)
-    reused = cache.entry(DAY)
+@pytest.mark.parametrize("name", condensed.PARTS)
+def test_each_part_is_built_once_and_then_reused(cache, name):
+    built = cache.part(DAY, name)
+    reused = fresh(cache).part(DAY, name)
 
     assert built.built_now and not reused.built_now
-    assert reused.fingerprint == built.fingerprint
-    assert reused.counts == built.counts
+    assert (reused.fingerprint, reused.counts) == (built.fingerprint, built.counts)
     assert reused.frames == {}  # read back from the cache, not recomputed
-    assert_same_frames(reused, built)
-    assert built.counts == {
-        "files": 1,
-        "events": 4,
-        "duplicates": 0,
-        "unknown_event_types": 0,
-        "quarantined": 1,
-        "session_events": 2,
-        "activity": 4,
-    }
-    assert built.load("session_events")["event_id"].to_list() == ["login", "logout"]
-    assert built.load("activity")["event_ts"].to_list() == [
+    assert_same(reused, built)
+
+
+def test_the_parts_hold_what_reports_need(cache):
+    session_part, activity_part = cache.part(DAY, "sessions"), cache.part(DAY, "activity")
+    attributes = cache.part(DAY, "attributes").data()
+
+    assert session_part.data()["event_id"].to_list() == ["login", "logout"]
+    assert activity_part.data().sort("event_ts")["event_ts"].to_list() == [
         datetime(2026, 11, 2, 8, 0, tzinfo=UTC),
         datetime(2026, 11, 2, 8, 5, tzinfo=UTC),
         datetime(2026, 11, 2, 8, 7, tzinfo=UTC),
         datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
     ]
-    assert built.load("quarantine")["reason"].to_list() == ["missing required field(s): EventId"]
+    # The quarantined LOGIN could have bounded a session, so both parts report it.
+    for part in (session_part, activity_part):
+        assert part.quarantine()["reason"].to_list() == ["missing required field(s): EventId"]
+    assert activity_part.counts == {
+        "files": 1,
+        "events": 4,
+        "duplicates": 0,
+        "unknown_event_types": 0,
+        "quarantined": 1,
+        "activity": 4,
+    }
+    # The sessions part never looked at the heartbeat and the state change.
+    assert session_part.counts["events"] == 2
+    # Attributes exist for each LOGIN/LOGOUT record, the quarantined one included.
+    assert attributes["source_row"].to_list() == [1, 4, 5]
+    assert attributes["username"].to_list() == ["a1", "a1", "a1"]
 
 
-def test_a_new_cache_object_on_the_same_roots_reuses_the_stored_entry(cache, events_root, tmp_path):
-    built = cache.entry(DAY)
+def test_a_new_cache_object_on_the_same_roots_reuses_the_stored_parts(cache, events_root, tmp_path):
+    built = cache.part(DAY, "sessions")
 
     # Another process, naming the same roots differently.
-    again = DayCache(f"{events_root}/", f"file://{tmp_path}/cache/").entry(DAY)
+    again = DayCache(f"{events_root}/", f"file://{tmp_path}/cache/").part(DAY, "sessions")
 
     assert not again.built_now
-    assert_same_frames(again, built)
+    assert_same(again, built)
 
 
 def test_a_late_file_changes_the_fingerprint_and_rebuilds(cache, events_root):
-    first = cache.entry(DAY)
+    first = cache.part(DAY, "sessions")
     write_ndjson(
         events_root,
         DAY_TEXT,
@@ -98,43 +112,36 @@ def test_a_late_file_changes_the_fingerprint_and_rebuilds(cache, events_root):
         name="late.json",
     )
 
-    rebuilt = cache.entry(DAY)
+    rebuilt = fresh(cache).part(DAY, "sessions")
 
     assert rebuilt.built_now
     assert rebuilt.fingerprint != first.fingerprint
     assert rebuilt.counts["files"] == 2
-    assert rebuilt.load("session_events")["event_id"].to_list() == [
-        "login",
-        "logout",
-        "late-login",
-    ]
-    assert not cache.entry(DAY).built_now
+    assert rebuilt.data()["event_id"].to_list() == ["login", "logout", "late-login"]
+    assert not fresh(cache).part(DAY, "sessions").built_now
 
 
-def test_data_files_without_an_entry_are_never_trusted(cache):
-    """A writer killed after its data files (or part of them) but before `_entry.json`."""
-    good = cache.entry(DAY)
-    storage.delete(storage.join(day_folder(cache), "_entry.json"))
-    # What the killed writer left behind: a damaged data file, and its unfinished temp entry.
-    storage.write_bytes(storage.join(good.folder, "session_events.parquet"), b"PAR1 half")
-    storage.write_bytes(
-        storage.join(day_folder(cache), "._entry.json.5f3a.tmp"), b'{"fingerprint": "'
-    )
+def test_data_without_its_marker_is_never_trusted(cache):
+    """A writer killed after writing (part of) the data, before the part's `.json` marker."""
+    good = cache.part(DAY, "sessions")
+    storage.delete(storage.join(good.folder, "sessions.json"))
+    # What the killed writer left behind: a damaged data file, and an unfinished temp marker.
+    storage.write_bytes(storage.join(good.folder, "sessions.parquet"), b"PAR1 half")
+    storage.write_bytes(storage.join(good.folder, ".sessions.json.5f3a.tmp"), b'{"counts": ')
 
-    rebuilt = cache.entry(DAY)
+    rebuilt = fresh(cache).part(DAY, "sessions")
 
     assert rebuilt.built_now
     assert rebuilt.fingerprint == good.fingerprint
-    assert_same_frames(rebuilt, good)
-    # The rebuild replaced the damaged file, so the next run can trust the entry again.
-    reused = cache.entry(DAY)
+    assert_same(rebuilt, good)
+    # The rebuild replaced the damaged file, so the next run can trust the part again.
+    reused = fresh(cache).part(DAY, "sessions")
     assert not reused.built_now
-    assert_same_frames(reused, good)
+    assert_same(reused, good)
 
 
-def test_a_stale_entry_for_an_old_fingerprint_is_never_trusted(cache, events_root):
-    """A writer killed after the data of a new fingerprint, before moving `_entry.json` on."""
-    old = cache.entry(DAY)
+def test_parts_of_an_old_fingerprint_are_never_used_for_new_content(cache, events_root):
+    old = cache.part(DAY, "sessions")
     write_ndjson(
         events_root,
         DAY_TEXT,
@@ -142,33 +149,29 @@ def test_a_stale_entry_for_an_old_fingerprint_is_never_trusted(cache, events_roo
         name="late.json",
     )
     new_fingerprint = ingest.fingerprint(events_root, ingest.partition_files(events_root, DAY))
-    new_folder = storage.join(day_folder(cache), new_fingerprint)
-    storage.write_bytes(storage.join(new_folder, "session_events.parquet"), b"PAR1 half")
-    entry = json.loads(storage.read_bytes(storage.join(day_folder(cache), "_entry.json")))
-    assert entry["fingerprint"] == old.fingerprint
+    # A killed writer's half-written data for the new content, with no marker.
+    new_folder = old.folder.replace(old.fingerprint, new_fingerprint)
+    storage.write_bytes(storage.join(new_folder, "sessions.parquet"), b"PAR1 half")
 
-    current = cache.entry(DAY)
+    current = fresh(cache).part(DAY, "sessions")
 
     assert current.built_now
     assert current.fingerprint == new_fingerprint != old.fingerprint
-    assert "late-logout" in current.load("session_events")["event_id"].to_list()
-    entry = json.loads(storage.read_bytes(storage.join(day_folder(cache), "_entry.json")))
-    assert entry["fingerprint"] == current.fingerprint
-    assert_same_frames(cache.entry(DAY), current)  # the damaged file was replaced
+    assert "late-logout" in current.data()["event_id"].to_list()
+    assert_same(fresh(cache).part(DAY, "sessions"), current)
 
 
 def test_an_empty_or_missing_partition_gives_empty_frames(tmp_path):
     cache = DayCache(str(tmp_path / "events"), str(tmp_path / "cache"))
 
-    entry = cache.entry(DAY)
+    parts = {name: cache.part(DAY, name) for name in condensed.PARTS}
 
-    assert all(count == 0 for count in entry.counts.values())
-    for part in condensed.PARTS:
-        assert entry.load(part).is_empty()
-    assert entry.load("session_events").schema == normalize.empty_normalized().schema
-    assert not cache.entry(DAY).built_now
-    reread = cache.entry(DAY).load("quarantine")
-    assert reread.schema == normalize.empty_quarantine().schema
+    assert all(count == 0 for part in parts.values() for count in part.counts.values())
+    assert all(part.data().is_empty() for part in parts.values())
+    reread = fresh(cache).part(DAY, "sessions")
+    assert not reread.built_now
+    assert reread.data().schema == normalize.empty_events().schema
+    assert reread.quarantine().schema == normalize.empty_quarantine().schema
 
 
 def test_duplicates_within_a_partition_are_counted_and_kept_once(tmp_path):
@@ -179,17 +182,18 @@ def test_duplicates_within_a_partition_are_counted_and_kept_once(tmp_path):
     # Kinesis redelivers the same EventId, here in another file with different contents.
     redelivered = {**login, "CurrentAgentSnapshot": None}
     write_ndjson(root, DAY_TEXT, [redelivered], name="b.json")
+    cache = DayCache(root, str(tmp_path / "cache"))
 
-    entry = DayCache(root, str(tmp_path / "cache")).entry(DAY)
+    activity = cache.part(DAY, "activity")
+    kept = cache.part(DAY, "sessions").data()
 
-    assert entry.counts["events"] == 4
-    assert entry.counts["duplicates"] == 2
-    kept = entry.load("session_events")
+    assert (activity.counts["events"], activity.counts["duplicates"]) == (4, 2)
     assert kept["event_id"].to_list() == ["login"]
     # The copy kept is the first by (file, row), so every rerun keeps the same one.
-    assert kept["first_name"].to_list() == ["First copy"]
     assert kept["source_file"].to_list() == [os.path.join(root, f"date={DAY_TEXT}", "a.json")]
-    assert entry.load("activity").height == 2
+    attributes = cache.part(DAY, "attributes").data()
+    first_copy = attributes.join(kept, on=["source_file", "source_row"], how="semi")
+    assert first_copy["first_name"].to_list() == ["First copy"]
 
 
 def test_a_partition_mixing_formats_and_name_cases_condenses_into_one_dataset(tmp_path):
@@ -209,22 +213,23 @@ def test_a_partition_mixing_formats_and_name_cases_condenses_into_one_dataset(tm
         EventTimestamp=pl.lit(datetime(2026, 11, 2, 8, 30))
     )
     timestamp_column.write_parquet(os.path.join(root, f"date={DAY_TEXT}", "typed.parquet"))
+    cache = DayCache(root, str(tmp_path / "cache"))
 
-    entry = DayCache(root, str(tmp_path / "cache")).entry(DAY)
+    activity = cache.part(DAY, "activity")
 
-    assert entry.counts["files"] == 3
-    assert entry.counts["events"] == 4
-    assert entry.counts["quarantined"] == 0
-    assert entry.load("session_events")["event_type"].to_list() == ["LOGIN", "LOGOUT"]
-    assert [ts.strftime("%H:%M") for ts in entry.load("activity")["event_ts"]] == [
+    assert (activity.counts["files"], activity.counts["events"]) == (3, 4)
+    assert activity.counts["quarantined"] == 0
+    assert cache.part(DAY, "sessions").data()["event_type"].to_list() == ["LOGIN", "LOGOUT"]
+    assert [ts.strftime("%H:%M") for ts in activity.data().sort("event_ts")["event_ts"]] == [
         "08:00",
         "08:01",
         "08:30",
         "09:00",
     ]
+    assert cache.part(DAY, "attributes").data()["username"].to_list() == ["a1", "a1"]
 
 
-def test_unknown_event_types_are_counted_not_fatal(tmp_path):
+def test_unknown_and_missing_event_types_are_checked_even_when_only_sessions_are_read(tmp_path):
     root = str(tmp_path / "events")
     write_ndjson(
         root,
@@ -232,15 +237,21 @@ def test_unknown_event_types_are_counted_not_fatal(tmp_path):
         [
             event("login", "2026-11-02T08:00:00Z"),
             event("CONTACT_MAGIC", "2026-11-02T08:01:00Z"),
+            {**event("LOGOUT", "2026-11-02T08:02:00Z"), "EventType": None},
+            event("HEART_BEAT", "not a time"),  # only the full read looks at heartbeats
         ],
     )
+    cache = DayCache(root, str(tmp_path / "cache"))
 
-    entry = DayCache(root, str(tmp_path / "cache")).entry(DAY)
+    session_part = cache.part(DAY, "sessions")
+    activity_part = cache.part(DAY, "activity")
 
-    assert entry.counts["unknown_event_types"] == 1
-    assert entry.counts["quarantined"] == 0
-    assert entry.load("session_events")["event_type"].to_list() == ["LOGIN"]
-    assert entry.load("activity").height == 2
+    assert session_part.data()["event_type"].to_list() == ["LOGIN"]
+    assert session_part.counts["unknown_event_types"] == 1
+    assert session_part.quarantine()["reason"].to_list() == ["missing required field(s): EventType"]
+    assert activity_part.counts["unknown_event_types"] == 1
+    assert activity_part.counts["quarantined"] == 2
+    assert activity_part.data().height == 2
 
 
 def test_the_cache_is_kept_apart_per_events_root(tmp_path):
@@ -248,27 +259,29 @@ def test_the_cache_is_kept_apart_per_events_root(tmp_path):
     for name, agent in (("one", "a1"), ("two", "a2")):
         write_ndjson(tmp_path / name, DAY_TEXT, [event("LOGIN", "2026-11-02T08:00:00Z", agent)])
 
-    first = DayCache(str(tmp_path / "one"), cache_root).entry(DAY)
-    second = DayCache(str(tmp_path / "two"), cache_root).entry(DAY)
+    first = DayCache(str(tmp_path / "one"), cache_root).part(DAY, "attributes")
+    second = DayCache(str(tmp_path / "two"), cache_root).part(DAY, "attributes")
 
     assert second.built_now
-    assert first.load("session_events")["username"].to_list() == ["a1"]
-    assert second.load("session_events")["username"].to_list() == ["a2"]
+    assert first.data()["username"].to_list() == ["a1"]
+    assert second.data()["username"].to_list() == ["a2"]
 
 
-def test_entries_live_in_the_documented_layout(cache):
-    entry = cache.entry(DAY)
+def test_parts_live_in_the_documented_layout(cache):
+    part = cache.part(DAY, "sessions")
 
-    folder = day_folder(cache)
-    assert entry.folder == storage.join(folder, entry.fingerprint)
-    assert sorted(os.listdir(entry.folder)) == [
-        f"{part}.parquet" for part in sorted(condensed.PARTS)
+    assert part.folder == storage.join(cache.base, DAY_TEXT, part.fingerprint)
+    assert sorted(os.listdir(part.folder)) == [
+        "sessions-quarantine.parquet",
+        "sessions.json",
+        "sessions.parquet",
     ]
-    recorded = json.loads(storage.read_bytes(storage.join(folder, "_entry.json")))
+    recorded = json.loads(storage.read_bytes(storage.join(part.folder, "sessions.json")))
     assert recorded == {
         "format": condensed.FORMAT_VERSION,
         "day": DAY_TEXT,
-        "fingerprint": entry.fingerprint,
-        "counts": entry.counts,
+        "part": "sessions",
+        "fingerprint": part.fingerprint,
+        "counts": part.counts,
     }
-    assert pl.read_parquet(storage.join(entry.folder, "session_events.parquet")).height == 2
+    assert pl.read_parquet(storage.join(part.folder, "sessions.parquet")).height == 2

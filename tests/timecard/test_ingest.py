@@ -25,8 +25,13 @@ BOTH_FORMATS = ("parquet", "ndjson")
 def read_day(root, day: date = DAY) -> pl.DataFrame:
     """Every record of one partition, flattened and checked, in file and row order."""
     files = ingest.partition_files(str(root), day)
-    frames = [ingest.read_file(file, day) for file in files]
-    return pl.concat(frames).collect().sort("source_file", "source_row")
+    reads = [ingest.read_file(file, day) for file in files]
+    checked = pl.concat([read.checked for read in reads]).collect()
+    attributes = pl.concat([read.session_attributes for read in reads]).collect()
+    # Attributes are read for LOGIN/LOGOUT records only; other records get nulls here.
+    return checked.join(attributes, on=["source_file", "source_row"], how="left").sort(
+        "source_file", "source_row"
+    )
 
 
 def usable(frame: pl.DataFrame) -> pl.DataFrame:
@@ -98,7 +103,8 @@ def test_each_layout_and_format_is_found_and_read(tmp_path, layout, fmt):
         "Seoul",
         None,
     )
-    assert frame["routing_profile"].to_list() == ["Sales Inbound", "Sales Inbound", "Support"]
+    # Attributes are read for LOGIN/LOGOUT only: the STATE_CHANGE in the middle has none.
+    assert frame["routing_profile"].to_list() == ["Sales Inbound", None, "Support"]
     assert login["agent_arn"] == records[0]["AgentARN"]
     assert login["instance_arn"] == records[0]["InstanceARN"]
     assert frame["source_row"].to_list() == [1, 2, 3]
@@ -474,7 +480,7 @@ def test_null_configuration_and_null_hierarchy_levels_are_usable(tmp_path, fmt):
 
 
 def _condense(root) -> None:
-    condensed.condense_partition(ingest.partition_files(str(root), DAY), DAY)
+    condensed.build_activity(ingest.partition_files(str(root), DAY), DAY)
 
 
 def _damage(path: str, damage) -> None:

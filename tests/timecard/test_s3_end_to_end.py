@@ -122,7 +122,7 @@ def test_a_report_on_s3_is_byte_identical_to_the_same_report_on_local_files(
 
     # A rerun reads only the condensed cache on S3, and publishes the same bytes.
     assert run_report(f"{s3_bucket}/events", s3_out, f"{s3_bucket}/cache") == 0
-    assert "0 condensed now" in capsys.readouterr().err
+    assert "0 parts condensed now" in capsys.readouterr().err
     assert storage.read_bytes(s3_out) == local_csv
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from transforms.normalize import NORMALIZED_COLUMNS
+from transforms.normalize import EVENT_COLUMNS
 from transforms.sessions import build_sessions, deduplicate, with_last_activity
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
@@ -23,15 +23,12 @@ def events(*rows) -> pl.DataFrame:
                 "event_type": event_type,
                 "event_ts": datetime.fromisoformat(instant).astimezone(UTC),
                 "agent_arn": f"arn:{agent}",
-                "username": agent,
                 "source_file": "f",
                 "source_row": number,
             }
         )
-    frame = pl.DataFrame(records)
-    return frame.select(
-        pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
-        for c, t in NORMALIZED_COLUMNS.items()
+    return pl.DataFrame(records, schema=EVENT_COLUMNS).with_columns(
+        attributes_day=pl.lit(START.date())
     )
 
 
@@ -43,7 +40,7 @@ def spans(sessions: pl.DataFrame) -> list[tuple]:
 
     return sorted(
         (
-            (r["username"], hms(r["login_ts"]), hms(r["logout_ts"]))
+            (r["agent_arn"].removeprefix("arn:"), hms(r["login_ts"]), hms(r["logout_ts"]))
             for r in sessions.iter_rows(named=True)
         ),
         key=lambda span: tuple(value or "" for value in span),
