@@ -153,7 +153,8 @@ def _zero_counts() -> dict[str, int]:
 
 def build_sessions(files: list[storage.FileInfo], day: date):
     usable, quarantine, counts = _counted(_checked_records(files, day, True))
-    events, _ = sessions.deduplicate(sessions.session_events(usable).collect())
+    events = sessions.session_events(usable).with_columns(partition_day=pl.lit(day)).collect()
+    events = sessions.deduplicate(events)[0].drop("partition_day")
     events = enforce(
         NORMALIZED_EVENTS,
         events.sort("agent_arn", "event_ts", "event_id"),

@@ -132,10 +132,15 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     window = request.time_range
     session_parts, activity_parts = condense_days(request, cache)
 
-    session_events = pl.concat(
-        [p.data().with_columns(attributes_day=pl.lit(day)) for day, p in session_parts.items()]
-    ).filter(pl.col("event_ts").is_between(_ts(request.lookback_start), _ts(window.end), "left"))
-    session_events, cross_partition_duplicates = sessions.deduplicate(session_events)
+    # Copies of one EventId are resolved over everything read, before any time filter.
+    session_events, cross_partition_duplicates = sessions.deduplicate(
+        pl.concat(
+            [p.data().with_columns(partition_day=pl.lit(day)) for day, p in session_parts.items()]
+        )
+    )
+    session_events = session_events.filter(
+        pl.col("event_ts").is_between(_ts(request.lookback_start), _ts(window.end), "left")
+    )
 
     activity = pl.concat([p.data() for p in activity_parts.values()]).filter(
         pl.col("event_ts").is_between(_ts(window.start), _ts(window.end), closed="left")

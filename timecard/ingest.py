@@ -92,7 +92,18 @@ def read_file(
 
 def _scan_parquet(url: str) -> pl.LazyFrame:
     try:
-        scan = storage.scan_parquet(url, row_index_name="source_row", row_index_offset=1)
+        schema = storage.read_parquet_schema(url)
+        # Only the fields the report uses: the reader then skips the rest of every snapshot,
+        # and with "prefiltered" it decodes them only for rows that pass a filter.
+        scan = storage.scan_parquet(
+            url,
+            schema=normalize.reduced_schema(schema),
+            extra_columns="ignore",
+            cast_options=pl.ScanCastOptions(extra_struct_fields="ignore"),
+            parallel="prefiltered",
+            row_index_name="source_row",
+            row_index_offset=1,
+        )
         scan.collect_schema()
     except Exception as error:  # Polars raises several types for a bad footer
         raise unreadable(url, "is not a readable Parquet file", error) from None

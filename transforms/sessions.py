@@ -23,7 +23,7 @@ ATTRIBUTE_COLUMNS = (
     *(f"hierarchy_{level}" for level in range(1, 6)),
 )
 # Where a session's attributes come from: its LOGIN, or its LOGOUT when the login is unknown.
-ATTRIBUTE_SOURCE = ["attributes_day", "source_file", "source_row"]
+ATTRIBUTE_SOURCE = ["partition_day", "source_file", "source_row"]
 SESSION_COLUMNS: dict[str, pl.DataType] = {
     "agent_arn": pl.String(),
     **{name: pl.String() for name in ATTRIBUTE_COLUMNS},
@@ -63,8 +63,9 @@ def partition_counts(events: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def deduplicate(events: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Keep one copy of each EventId: the first by (source file, row), so reruns agree."""
-    kept = events.sort("event_id", "source_file", "source_row").unique(
+    """Keep one copy of each EventId: the first by (partition day, file, row), so every rerun
+    keeps the same one. `events` carry the `partition_day` they were read from."""
+    kept = events.sort("event_id", "partition_day", "source_file", "source_row").unique(
         subset="event_id", keep="first", maintain_order=True
     )
     return kept, events.height - kept.height
@@ -78,7 +79,7 @@ def build_sessions(
     """Sessions with a login or logout in `[window_start, window_end)`.
 
     `events` are the deduplicated LOGIN/LOGOUT events from the lookback start to the window end,
-    each with the `attributes_day` (raw partition) it was read from. Sessions carry the source
+    each with the `partition_day` (raw partition) it was read from. Sessions carry the source
     of their attributes; `with_attributes` adds them.
     """
     order = ["event_ts", "logout_first_rank", "event_id"]
@@ -159,7 +160,7 @@ def with_last_activity(sessions: pl.DataFrame, agent_activity: pl.DataFrame) -> 
 
 def attribute_days(sessions: pl.DataFrame) -> list:
     """The raw partitions holding the attributes these sessions need."""
-    return sorted(sessions["attributes_day"].unique().to_list())
+    return sorted(sessions["partition_day"].unique().to_list())
 
 
 def with_attributes(sessions: pl.DataFrame, attributes: pl.DataFrame) -> pl.DataFrame:

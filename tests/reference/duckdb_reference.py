@@ -80,27 +80,32 @@ CREATE TEMP MACRO hours_minutes_seconds(seconds) AS
 """
 
 _REPORT_SQL = """
-WITH events AS (
-    -- Valid records, one copy per EventId: the first by (partition date, file path, row).
+-- The CTEs over raw records are NOT MATERIALIZED: re-reading the files is cheaper than holding
+-- every record in memory, and each consumer reads only the columns it needs.
+WITH valid AS NOT MATERIALIZED (
+    SELECT * FROM raw_events
+    WHERE event_id IS NOT NULL AND event_type IS NOT NULL AND agent_arn IS NOT NULL
+      AND event_timestamp IS NOT NULL
+),
+later_copies AS (
+    -- Every copy of an EventId but the first by (partition date, file path, row).
+    SELECT file_no, row_no FROM valid
+    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY file_no, row_no) > 1
+),
+span_events AS NOT MATERIALIZED (
     SELECT
         event_id,
         upper(event_type) AS event_type,
         event_timestamp AS ts,
         agent_arn,
-        -- Only LOGIN and LOGOUT need the snapshot; dropping it early keeps the rest narrow.
-        CASE WHEN upper(event_type) IN ('LOGIN', 'LOGOUT') THEN {
+        {
             'username': username, 'first_name': first_name, 'last_name': last_name,
             'routing_profile': routing_profile, 'level1': level1, 'level2': level2,
             'level3': level3, 'level4': level4, 'level5': level5
-        } END AS snapshot
-    FROM raw_events
-    WHERE event_id IS NOT NULL AND event_type IS NOT NULL AND agent_arn IS NOT NULL
-      AND event_timestamp IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY file_no, row_no) = 1
-),
-span_events AS (
-    SELECT * FROM events
-    WHERE ts >= $lookback_start::TIMESTAMPTZ AND ts < $window_end::TIMESTAMPTZ
+        } AS snapshot
+    FROM valid ANTI JOIN later_copies USING (file_no, row_no)
+    WHERE event_timestamp >= $lookback_start::TIMESTAMPTZ
+      AND event_timestamp < $window_end::TIMESTAMPTZ
 ),
 walk AS (
     SELECT
@@ -301,7 +306,7 @@ def _create_raw_events_view(connection: duckdb.DuckDBPyConnection, files: list[s
     sources += _parquet_sources(connection, by_format["parquet"])
     selects = [_select_record_columns(connection, *source) for source in sources]
     if not selects:
-        columns = ", ".join(f"NULL::VARCHAR AS {name}" for name in _RECORD_PATHS)
+        columns = ", ".join(f"{_column(name, None, None)} AS {name}" for name in _RECORD_PATHS)
         selects = [f"SELECT NULL::BIGINT AS file_no, NULL::BIGINT AS row_no, {columns} LIMIT 0"]
     connection.execute("CREATE TEMP VIEW raw_events AS " + "\nUNION ALL BY NAME\n".join(selects))
 
@@ -309,7 +314,7 @@ def _create_raw_events_view(connection: duckdb.DuckDBPyConnection, files: list[s
 def _json_source(paths: list[str], compression: str) -> str:
     return (
         f"read_json({_sql_list(paths)}, columns={_json_columns()}, format='newline_delimited', "
-        f"compression='{compression}', filename=true) WITH ORDINALITY"
+        f"compression='{compression}', filename=true, hive_partitioning=false) WITH ORDINALITY"
     )
 
 
@@ -349,7 +354,8 @@ def _parquet_sources(
         groups[tuple(schemas[path])].append(path)
     return [
         (
-            f"read_parquet({_sql_list(group)}, filename=true, file_row_number=true)",
+            f"read_parquet({_sql_list(group)}, filename=true, file_row_number=true, "
+            "hive_partitioning=false)",
             "file_row_number",
         )
         for group in groups.values()
@@ -361,15 +367,12 @@ def _select_record_columns(
 ) -> str:
     bound = connection.sql(f"SELECT * FROM {source} LIMIT 0")
     top_level = list(zip(bound.columns, bound.types, strict=True))
-    columns = []
-    for name, path in _RECORD_PATHS.items():
-        field = _resolve(top_level, path)
-        leaf = (
-            _timestamp_expression(*field) if name == "event_timestamp" else _text_expression(*field)
-        )
-        columns.append(f"{leaf} AS {name}")
+    columns = ", ".join(
+        f"{_column(name, *_resolve(top_level, path))} AS {name}"
+        for name, path in _RECORD_PATHS.items()
+    )
     return (
-        f"SELECT files.file_no, source.{row_number_column} AS row_no, {', '.join(columns)} "
+        f"SELECT files.file_no, source.{row_number_column} AS row_no, {columns} "
         f"FROM {source} AS source JOIN files ON files.path = source.filename"
     )
 
@@ -391,7 +394,10 @@ def _resolve(top_level: list, path: tuple[str, ...]) -> tuple[str | None, str | 
     return expression, type_id
 
 
-def _text_expression(expression: str | None, type_id: str | None) -> str:
+def _column(name: str, expression: str | None, type_id: str | None) -> str:
+    """A record field as a `raw_events` column: EventTimestamp as TIMESTAMPTZ, the rest as text."""
+    if name == "event_timestamp":
+        return _timestamp_expression(expression, type_id)
     if expression is None or type_id in _COMPOUND_TYPES:
         return "NULL::VARCHAR"
     return f"CAST({expression} AS VARCHAR)"

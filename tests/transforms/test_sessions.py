@@ -28,7 +28,7 @@ def events(*rows) -> pl.DataFrame:
             }
         )
     return pl.DataFrame(records, schema=EVENT_COLUMNS).with_columns(
-        attributes_day=pl.lit(START.date())
+        partition_day=pl.lit(START.date())
     )
 
 
