@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Run from a checkout (the usual case: `make run`), local state lives in ./var and saved reports
+# in ./reports; an installed copy keeps both under ~/.timecard instead of inside site-packages.
+_IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").exists()
 
 # The variables this module reads. The docker-compose consistency test checks against this list.
 ENV_VARS = (
@@ -53,14 +56,16 @@ class Settings:
 def get_settings(env: dict[str, str] | None = None) -> Settings:
     """Read the settings now (not at import), so tests and tasks see the current environment."""
     env = dict(os.environ if env is None else env)
-    home = env.get("TIMECARD_HOME") or str(REPO_ROOT / "var")
+    default_home = REPO_ROOT / "var" if _IN_CHECKOUT else Path.home() / ".timecard"
+    home = env.get("TIMECARD_HOME") or str(default_home)
+    default_reports = REPO_ROOT / "reports" if _IN_CHECKOUT else Path(home) / "reports"
     return Settings(
         home=home,
         events_root=env.get("TIMECARD_EVENTS_ROOT") or f"{home}/events",
         output_root=env.get("TIMECARD_OUTPUT_ROOT") or f"{home}/output",
         cache_root=env.get("TIMECARD_CACHE_ROOT") or f"{home}/cache",
         instance_alias=env.get("TIMECARD_INSTANCE_ALIAS") or "my-instance",
-        reports_dir=env.get("TIMECARD_REPORTS_DIR") or str(REPO_ROOT / "reports"),
+        reports_dir=env.get("TIMECARD_REPORTS_DIR") or str(default_reports),
         s3=_s3_settings(env),
     )
 
