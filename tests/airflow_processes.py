@@ -8,6 +8,9 @@ runs CLI commands, starts long-running components and stops every process they s
 Each component gets its own process group. Task processes make their own groups, so `stop()`
 also finds every process started with this test's `AIRFLOW_HOME` in its environment, and
 checks that none is left.
+
+Components that stand for separate machines (Celery workers, say) are started with their own
+`hostname`: each then records that name on the task instances it runs, as on a real cluster.
 """
 
 from __future__ import annotations
@@ -29,8 +32,11 @@ import psutil
 import sqlalchemy
 
 from timecard.airflow_env import airflow_environment
+from timecard.settings import REPO_ROOT
 
 AIRFLOW = (sys.executable, "-m", "airflow")
+# Where a component started with `hostname=` finds the name it reports.
+HOSTNAME_VARIABLE = "AIRFLOW_PROCESSES_HOSTNAME"
 
 
 def free_port() -> int:
@@ -61,6 +67,23 @@ def component_environment(home: Path, overrides: dict[str, str]) -> dict[str, st
         # Enough detail in the logs that `AirflowProcesses.logs()` explains a failure.
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         **overrides,
+    }
+
+
+def hostname_from_environment() -> str:
+    """The `[core] hostname_callable` of a component started with `hostname=`."""
+    return os.environ[HOSTNAME_VARIABLE]
+
+
+def host_environment(hostname: str) -> dict[str, str]:
+    """What makes a component behave as if it ran on a machine of its own called `hostname`:
+    it (and every task it runs) reports that name, and it serves task logs on its own port."""
+    return {
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.airflow_processes.hostname_from_environment",
+        HOSTNAME_VARIABLE: hostname,
+        # Task processes import the callable above, so the repository must be on their path.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
     }
 
 
@@ -98,13 +121,15 @@ class AirflowProcesses:
             )
         return done.stdout
 
-    def start(self, name: str, *args: str) -> Component:
-        """Start a long-running component (`airflow scheduler`, ...) in its own process group."""
+    def start(self, name: str, *args: str, hostname: str | None = None) -> Component:
+        """Start a long-running component (`airflow scheduler`, ...) in its own process group;
+        with `hostname`, as if on a machine of that name (see `host_environment`)."""
         log_path = self.log_dir / f"{name}.log"
+        env = self.env if hostname is None else {**self.env, **host_environment(hostname)}
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [*AIRFLOW, *args],
-                env=self.env,
+                env=env,
                 cwd=self.log_dir,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -24,6 +24,7 @@ ENV_VARS = (
     "TIMECARD_INSTANCE_ALIAS",
     "TIMECARD_REPORTS_DIR",
     "TIMECARD_AWS_CONN_ID",
+    "TIMECARD_ABANDONED_AFTER_MINUTES",
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -51,6 +52,8 @@ class Settings:
     instance_alias: str
     reports_dir: str
     s3: S3Settings
+    # A session with no logout whose Last activity is older than this is "possibly abandoned".
+    abandoned_after_minutes: int = 60
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -67,7 +70,22 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         instance_alias=env.get("TIMECARD_INSTANCE_ALIAS") or "my-instance",
         reports_dir=env.get("TIMECARD_REPORTS_DIR") or str(default_reports),
         s3=_s3_settings(env),
+        abandoned_after_minutes=_positive_int(env, "TIMECARD_ABANDONED_AFTER_MINUTES", 60),
     )
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        from timecard.errors import TimecardError
+
+        raise TimecardError(
+            f"{name} must be a whole number, at least 1 (default {default}); it is {raw[:40]!r}. "
+            "Fix the environment of the process that reads it."
+        )
+    return int(raw)
 
 
 def _s3_settings(env: dict[str, str]) -> S3Settings:

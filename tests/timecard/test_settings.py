@@ -56,5 +56,6 @@ def test_env_vars_lists_exactly_the_variables_the_module_reads():
 
     import timecard.settings as module
 
-    read = set(re.findall(r'env\.get\("([A-Z_]+)"\)', inspect.getsource(module)))
+    code = inspect.getsource(module).split("ENV_VARS = (", 1)[1].split(")", 1)[1]
+    read = set(re.findall(r'"((?:TIMECARD|AWS)_[A-Z_]+)"', code))
     assert read == set(ENV_VARS)

@@ -1,0 +1,517 @@
+"""The Login/Logout reports routes on Airflow's real API app, with real JWTs from the simple
+auth manager, over the outputs of real DAG runs (tests/ui/conftest.py).
+
+Users: `admin` (Admin role), `editor` (User role: may edit DAGs and trigger runs) and `viewer`
+(Viewer role: read only), both in team `ops`. Multi-team mode puts the `payroll` report's DAG in
+team `finance`, so there is a report that `viewer` and `editor` cannot read at all.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.ui.conftest import ADHOC_SLUG, DAILY_ROWS, PASSWORDS, REPORT_DATE
+from tests.ui.pages import Page
+from timecard import storage
+from timecard.errors import UsageError
+from timecard.pipeline import ReportSpec, output_urls, report_folder
+from timecard.ui.outputs import OutputRef
+
+USERS = "admin:admin,viewer:viewer:ops,editor:user:ops"
+DAILY = f"/reports/daily-seoul/{REPORT_DATE}"
+PAYROLL = f"/reports/payroll/{REPORT_DATE}"
+ADHOC = f"/adhoc/{ADHOC_SLUG}/{REPORT_DATE}"
+SEVEN_DAYS_PLUS = {"preset": "custom", "start": "2026-11-01T00:00", "end": "2026-11-08T00:01"}
+
+
+@dataclass
+class Api:
+    client: object
+    tokens: dict[str, str]
+
+    def headers(self, user: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+
+    def get(self, path: str, user: str | None = "admin"):
+        return self.client.get(
+            f"/timecard{path}", headers=self.headers(user), follow_redirects=False
+        )
+
+    def page(self, path: str, user: str | None = "admin") -> Page:
+        response = self.get(path, user)
+        assert response.status_code == 200, response.text
+        return Page(response.text)
+
+    def generate(self, form: dict, user: str = "editor", **headers):
+        return self.client.post(
+            "/timecard/generate",
+            data=form,
+            headers=self.headers(user) | headers,
+            follow_redirects=False,
+        )
+
+
+@contextmanager
+def teams(dag_owner: str, other: str, dag_id: str):
+    """Teams `dag_owner` and `other`, and `dag_id` in its own bundle owned by `dag_owner`, as a
+    multi-team deployment would have them."""
+    from airflow.models.dag import DagModel
+    from airflow.models.dagbundle import DagBundleModel
+    from airflow.models.team import Team
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete, select, update
+
+    bundle = f"{dag_owner}-reports"
+    with create_session() as session:
+        original = session.scalar(select(DagModel.bundle_name).where(DagModel.dag_id == dag_id))
+        owner = DagBundleModel(name=bundle)
+        owner.teams.append(Team(name=dag_owner))
+        session.add_all([owner, Team(name=other)])
+        session.flush()
+        session.execute(
+            update(DagModel).where(DagModel.dag_id == dag_id).values(bundle_name=bundle)
+        )
+    try:
+        yield
+    finally:
+        with create_session() as session:
+            session.execute(
+                update(DagModel).where(DagModel.dag_id == dag_id).values(bundle_name=original)
+            )
+            session.execute(delete(DagBundleModel).where(DagBundleModel.name == bundle))
+            session.execute(delete(Team).where(Team.name.in_([dag_owner, other])))
+
+
+@pytest.fixture(scope="module")
+def api(report_home, passwords_file):
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(
+            "AIRFLOW__CORE__AUTH_MANAGER",
+            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        )
+        patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", USERS)
+        patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(passwords_file))
+        patch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
+        patch.setenv("AIRFLOW__API__HOST", "127.0.0.1")
+        patch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_hex(64))
+        with teams("finance", "ops", dag_id="timecard_payroll"):
+            client = TestClient(create_app("core"))
+            tokens = {}
+            for user, password in PASSWORDS.items():
+                response = client.post("/auth/token", json={"username": user, "password": password})
+                assert response.status_code == 201, response.text
+                tokens[user] = response.json()["access_token"]
+            yield Api(client, tokens)
+
+
+# -- the plugin ---------------------------------------------------------------------------------
+
+
+def test_the_plugin_mounts_the_app_and_adds_the_navigation_entry(api):
+    response = api.client.get("/api/v2/plugins", headers=api.headers("admin"))
+    [plugin] = [p for p in response.json()["plugins"] if p["name"] == "timecard_ui"]
+    assert [app["url_prefix"] for app in plugin["fastapi_apps"]] == ["/timecard"]
+    [view] = plugin["external_views"]
+    assert view["name"] == "Login/Logout reports"
+    assert view["href"] == "/timecard/" and view["url_route"] == "login-logout-reports"
+    assert view["destination"] == "nav"
+
+
+# -- authentication and authorization, route by route --------------------------------------------
+
+ROUTES = [
+    "/",
+    "/reports/daily-seoul",
+    DAILY,
+    f"{DAILY}/timeline",
+    f"{DAILY}/csv",
+    f"/adhoc/{ADHOC_SLUG}",
+    ADHOC,
+    f"{ADHOC}/timeline",
+    f"{ADHOC}/csv",
+    "/generate",
+    "/runs/{adhoc_run_id}",
+    "/static/timecard.css",
+    "/static/timecard.js",
+]
+SEE_OTHER = {"/runs/{adhoc_run_id}": 303}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_anonymous_requests_are_refused_on_every_route(api, report_home, route):
+    path = route.format(adhoc_run_id=report_home.adhoc_run_id)
+    assert api.get(path, user=None).status_code == 401
+    response = api.client.get(f"/timecard{path}", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("user", ["viewer", "editor", "admin"])
+def test_each_role_gets_each_route(api, report_home, route, user):
+    expected = SEE_OTHER.get(route, 200)
+    if route == "/generate" and user == "viewer":
+        expected = 403  # generating triggers a DAG run: a Viewer may not
+    path = route.format(adhoc_run_id=report_home.adhoc_run_id)
+    assert api.get(path, user).status_code == expected
+
+
+@pytest.mark.parametrize("user", ["viewer", "editor"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports/payroll",
+        PAYROLL,
+        f"{PAYROLL}/timeline",
+        f"{PAYROLL}/csv",
+        # A date with no output is refused the same way: existence does not leak.
+        "/reports/payroll/2026-12-31",
+        "/generate?from=payroll",
+    ],
+)
+def test_a_user_who_cannot_read_the_reports_dag_cannot_open_anything_of_it(api, path, user):
+    response = api.get(path, user)
+    assert response.status_code == 403
+    assert "Payroll" not in response.text and "Billing" not in response.text
+
+
+def test_the_list_shows_a_report_only_to_users_who_can_read_its_dag(api):
+    listed = {
+        user: {row.attrs["data-slug"] for row in api.page("/", user).table("reports")}
+        for user in ("viewer", "editor", "admin")
+    }
+    assert listed == {
+        "viewer": {"daily-seoul"},
+        "editor": {"daily-seoul", "drafts"},
+        "admin": {"daily-seoul", "drafts", "payroll"},
+    }
+    assert api.get(PAYROLL, "admin").status_code == 200
+
+
+@pytest.mark.parametrize(("user", "status"), [("viewer", 403), ("editor", 200), ("admin", 200)])
+def test_an_unpublished_report_is_only_for_users_who_can_edit_its_dag(api, user, status):
+    assert api.get("/reports/drafts", user).status_code == status
+
+
+# -- the report list ------------------------------------------------------------------------------
+
+
+def test_the_report_list_shows_schedule_zone_filters_publication_last_run_and_latest_output(api):
+    page = api.page("/", "admin")
+    rows = {
+        row.attrs["data-slug"]: [td.text for td in row.iter("td")] for row in page.table("reports")
+    }
+    assert rows["daily-seoul"][:5] == ["Daily Seoul", "daily", "Asia/Seoul", "none", "yes"]
+    assert rows["daily-seoul"][5].startswith("success ")
+    assert rows["daily-seoul"][6] == REPORT_DATE
+    assert rows["payroll"][3] == "routing profile: Billing"
+    assert rows["drafts"][4:7] == ["not published", "never run", "none yet"]
+    latest = [a.attrs["href"] for a in page.all("a") if "latest" in a.attrs.get("class", "")]
+    assert f"/timecard{DAILY}" in latest
+    assert [row.text for row in page.table("adhoc")] == [f"{REPORT_DATE} {ADHOC_SLUG}"]
+
+
+# -- the report view ------------------------------------------------------------------------------
+
+
+def test_the_report_view_shows_window_zone_filters_and_row_count(api):
+    page = api.page(DAILY)
+    facts = page.by_id("row-count")
+    assert facts.text == str(DAILY_ROWS)
+    text = page.root.text
+    assert "2026-11-02T00:00:00+09:00 to 2026-11-03T00:00:00+09:00" in text
+    assert "2026-11-01T15:00:00Z to 2026-11-02T15:00:00Z" in text
+    assert "Asia/Seoul" in text
+    assert "Amazon Connect's download holds only the rows on the visible page" in text
+    adhoc = api.page(ADHOC).root.text
+    assert "Seoul check" in adhoc and "routing profiles: Billing" in adhoc
+
+
+def test_rows_per_page_and_paging(api):
+    first = api.page(f"{DAILY}?rows=25")
+    assert len(first.table("report")) == 25
+    assert first.by_id("position").text == f"Rows 1–25 of {DAILY_ROWS} · page 1 of 2"
+    second = api.page(first.link("next").removeprefix("/timecard"))
+    assert len(second.table("report")) == DAILY_ROWS - 25
+    assert second.link("next") is None and second.link("prev")
+    assert len(api.page(f"{DAILY}?rows=50").table("report")) == DAILY_ROWS
+    # A page past the end (rows per page were raised) shows the last page.
+    assert api.page(f"{DAILY}?rows=25&page=9").by_id("position").text.endswith("page 2 of 2")
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("rows=30", "Rows per page must be one of 25, 50, 100, 500, 1000"),
+        ("page=0", "Pages are numbered from 1"),
+        ("sort=password", "There is no column 'password' to sort by"),
+        ("order=sideways", "The sort order is 'asc' or 'desc'"),
+        ("rows=many", "cannot be used: rows"),
+    ],
+)
+def test_bad_table_parameters_get_a_clear_message(api, query, message):
+    response = api.get(f"{DAILY}?{query}")
+    assert response.status_code == 400
+    assert message in Page(response.text).root.text
+
+
+def test_sorting_by_a_column(api):
+    by_name = api.page(f"{DAILY}?rows=100&sort=username&order=desc").column("report", "Username")
+    assert by_name[:7] == ["f", "e", "e", "d", "c", "b", "agent-30"]
+    assert by_name[-1] == "a"
+    # Times sort as instants; sessions with no logout (unknown logout) come last either way.
+    logouts = api.page(f"{DAILY}?sort=logout-time&order=asc").column("report", "Logout time")
+    known = [value for value in logouts if value != "no logout"]
+    assert known == sorted(known) and logouts[-3:] == ["no logout"] * 3
+    durations = api.page(f"{DAILY}?sort=session-duration-seconds&order=desc").column(
+        "report", "Session duration (seconds)"
+    )
+    assert durations[0] == "32400" and durations[-3:] == ["", "", ""]
+
+
+def flagged(page: Page) -> dict[str, list[str]]:
+    """Username → the flag of each of that user's rows, in table order."""
+    found: dict[str, list[str]] = {}
+    usernames = page.column("report", "Username")
+    for username, row in zip(usernames, page.table("report"), strict=True):
+        flag = next((f for f in ("abandoned", "no-logout") if f in row.classes), "closed")
+        found.setdefault(username, []).append(flag)
+    return found
+
+
+def test_sessions_with_no_logout_are_marked_and_long_silent_ones_flagged(api):
+    page = api.page(f"{DAILY}?rows=100")
+    flags = flagged(page)
+    # b: silent 12 hours before the window end. d: active 10 minutes before it. e's first
+    # session: active 5 minutes before e's next login ended it.
+    assert flags["b"] == ["abandoned"]
+    assert flags["d"] == ["no-logout"]
+    assert flags["e"] == ["no-logout", "closed"]
+    assert flags["a"] == flags["c"] == ["closed"]
+    [b_row] = [row for row in page.table("report") if "abandoned" in row.classes]
+    assert "possibly abandoned (CCP closed without logout)" in b_row.text
+    assert "60 minutes" in page.root.text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "abandoned"),
+    [("720", set()), ("719", {"b"}), ("5", {"b", "d"}), ("4", {"b", "d", "e"})],
+)
+def test_the_abandoned_threshold_is_configurable(api, monkeypatch, minutes, abandoned):
+    monkeypatch.setenv("TIMECARD_ABANDONED_AFTER_MINUTES", minutes)
+    flags = flagged(api.page(f"{DAILY}?rows=100"))
+    assert {user for user, marks in flags.items() if "abandoned" in marks} == abandoned
+
+
+def test_a_bad_abandoned_threshold_is_named_in_the_error(api, monkeypatch):
+    monkeypatch.setenv("TIMECARD_ABANDONED_AFTER_MINUTES", "an hour")
+    response = api.get(DAILY)
+    assert response.status_code == 500
+    assert "TIMECARD_ABANDONED_AFTER_MINUTES must be a whole number" in response.text
+
+
+def test_download_is_the_complete_published_csv(api, report_home):
+    response = api.get(f"{DAILY}/csv")
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="Login_Logout report.csv"'
+    )
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    published = output_urls(
+        ReportSpec("daily-seoul", "Daily Seoul", "Asia/Seoul", prefix="team/daily"), REPORT_DATE
+    )
+    assert response.content == storage.read_bytes(published["csv"])
+    assert len(response.text.splitlines()) == DAILY_ROWS + 1
+
+
+def test_copy_link_is_a_stable_airflow_ui_address_of_the_output(api):
+    share = api.page(f"{DAILY}?rows=25&page=2&sort=username").by_id("share-link").attrs["value"]
+    assert share == f"http://testserver/plugin/login-logout-reports/timecard{DAILY}"
+    # The Airflow UI shows the path after the entry's route in its frame: the view itself.
+    framed = share.removeprefix("http://testserver/plugin/login-logout-reports")
+    assert api.client.get(framed, headers=api.headers("viewer")).status_code == 200
+    payroll = api.page(PAYROLL).by_id("share-link").attrs["value"]
+    framed = payroll.removeprefix("http://testserver/plugin/login-logout-reports")
+    assert api.client.get(framed, headers=api.headers("viewer")).status_code == 403
+
+
+# -- the timeline ---------------------------------------------------------------------------------
+
+
+def test_the_timeline_charts_agents_logged_in_and_the_sessions_on_the_page(api):
+    page = api.page(f"{DAILY}/timeline?rows=25&sort=username&order=desc")
+    # 30 agents plus a, b, d and e's second session are logged in from 05:00Z (14:00 in Seoul).
+    assert page.by_id("peak").text == "34"
+    assert "first at 2026-11-02 14:00 (Asia/Seoul)" in page.root.text
+    [logged_in] = page.by_id("logged-in-chart").iter("svg")
+    assert {p.attrs["class"] for p in logged_in.iter("path")} == {"area", "line", "line-active"}
+    [agents] = page.by_id("agents-chart").iter("svg")
+    lanes = [t.text for t in agents.iter("text") if "label" in t.attrs.get("class", "")]
+    # The page holds f, e, e, d, c, b and agent-30 .. agent-12: one lane per agent.
+    assert lanes[:7] == ["f", "e", "d", "c", "b", "agent-30", "agent-29"]
+    assert len(lanes) == 24
+    titles = [t.text for t in agents.iter("title")]
+    assert (
+        "b: 11-02 10:00, no logout, last activity 11-02 12:00: possibly abandoned (CCP closed "
+        "without logout)"
+    ) in titles
+    assert page.by_id("position").text == f"Rows 1–25 of {DAILY_ROWS} · page 1 of 2"
+    assert "/timeline?" in page.link("next")
+
+
+# -- generate an ad hoc report --------------------------------------------------------------------
+
+
+def adhoc_runs() -> list:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        runs = session.scalars(select(DagRun).where(DagRun.dag_id == "timecard_adhoc")).all()
+        session.expunge_all()
+    return runs
+
+
+def test_generate_triggers_the_adhoc_dag_and_follows_the_run(api):
+    before = {run.run_id for run in adhoc_runs()}
+    form = {
+        "name": "Billing, last week",
+        "preset": "yesterday",
+        "timezone": "Asia/Seoul",
+        "routing_profiles": "Billing\nSupport",
+        "agents": "",
+    }
+    response = api.generate(form)
+    assert response.status_code == 303
+    [run] = [run for run in adhoc_runs() if run.run_id not in before]
+    assert response.headers["location"] == f"/timecard/runs/{run.run_id}"
+    assert run.state == "queued" and run.run_type == "manual"
+    assert run.triggering_user_name == "editor"
+    assert run.conf == {
+        "name": "Billing, last week",
+        "preset": "yesterday",
+        "start": None,
+        "end": None,
+        "timezone": "Asia/Seoul",
+        "agents": [],
+        "routing_profiles": ["Billing", "Support"],
+        "hierarchies": [],
+    }
+    follow = api.get(response.headers["location"].removeprefix("/timecard"), "viewer")
+    page = Page(follow.text)
+    assert page.by_id("run-state").text == "queued"
+    assert any(m.attrs.get("http-equiv") == "refresh" for m in page.all("meta"))
+
+
+def test_a_finished_run_opens_its_output(api, report_home):
+    response = api.get(f"/runs/{report_home.adhoc_run_id}", "viewer")
+    assert response.headers["location"] == f"/timecard{ADHOC}"
+    page = api.page(ADHOC, "viewer")
+    assert page.column("report", "Username") == ["b", "c", "f"]  # Billing only
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        (SEVEN_DAYS_PLUS, "a report covers at most 7 days"),
+        ({"preset": "custom", "start": "2026-11-01T00:00"}, "needs both a start and an end"),
+        ({"preset": "yesterday", "timezone": "Mars/Olympus"}, "Unknown time zone 'Mars/Olympus'"),
+        ({"preset": "yesterday", "name": "x" * 121}, "is too long"),
+    ],
+)
+def test_generate_refuses_bad_input_on_the_form_and_triggers_nothing(api, form, message):
+    before = len(adhoc_runs())
+    response = api.generate({"timezone": "UTC"} | form)
+    assert response.status_code == 400
+    page = Page(response.text)
+    assert message in page.root.text
+    assert page.by_id("generate")  # the form again, with the values entered
+    assert len(adhoc_runs()) == before
+
+
+def test_generate_needs_a_role_that_may_trigger_runs(api):
+    assert api.generate({"preset": "yesterday"}, user="viewer").status_code == 403
+
+
+def test_a_form_sent_from_another_origin_is_refused(api):
+    """The browser sends the session cookie, not a bearer token: the origin is checked."""
+    cookies = {"_token": api.tokens["editor"]}
+    api.client.cookies.update(cookies)
+    try:
+        form = {"preset": "yesterday", "timezone": "UTC"}
+        post = api.client.post
+        foreign = post("/timecard/generate", data=form, headers={"Origin": "http://evil.test"})
+        assert foreign.status_code == 403
+        missing = post("/timecard/generate", data=form)
+        assert missing.status_code == 403
+        own = post(
+            "/timecard/generate",
+            data=form,
+            headers={"Origin": "http://testserver"},
+            follow_redirects=False,
+        )
+        assert own.status_code == 303
+    finally:
+        api.client.cookies.clear()
+
+
+def test_the_form_can_start_from_a_saved_report(api):
+    page = api.page("/generate?from=payroll", "admin")
+    form = page.by_id("generate")
+    [profiles] = [t for t in form.iter("textarea") if t.attrs["name"] == "routing_profiles"]
+    assert profiles.text == "Billing"
+    [zone] = [o for o in form.iter("option") if "selected" in o.attrs and o.text == "Asia/Seoul"]
+    assert zone
+
+
+# -- addressing: no storage path from the client ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports/..%2F..%2F..%2Fetc/2026-11-02",
+        "/reports/daily-seoul/..%2F..%2Fpasswd/csv",
+        "/reports/%2E%2E/2026-11-02/csv",
+        "/reports/Daily-Seoul/2026-11-02",
+        "/reports/daily-seoul/2026-02-30/csv",
+        "/reports/daily-seoul/20261102/csv",
+        "/adhoc/..%2Freports/2026-11-02/csv",
+        "/adhoc/seoul-check/2026-11-02%2F..%2F..%2Fx/csv",
+        "/static/..%2Fapp.py",
+        "/static/%2E%2E/outputs.py",
+        "/elsewhere/daily-seoul/2026-11-02",
+    ],
+)
+def test_paths_that_would_climb_out_of_the_output_tree_are_refused(api, path):
+    response = api.client.get(f"/timecard{path}", headers=api.headers("admin"))
+    assert response.status_code in (400, 404)
+    assert "Username,First name" not in response.text
+    assert "import" not in response.text
+
+
+@given(
+    kind=st.sampled_from(["reports", "adhoc"]),
+    slug=st.one_of(st.text(), st.from_regex(r"[a-z0-9][a-z0-9_./-]{0,70}", fullmatch=True)),
+    day=st.one_of(st.text(), st.from_regex(r"\d{4}-\d{2}-\d{2}[./a-z]{0,4}", fullmatch=True)),
+)
+def test_any_accepted_address_stays_inside_its_report_folder(kind, slug, day):
+    try:
+        ref = OutputRef.parse(kind, slug, day)
+    except UsageError:
+        return
+    spec = ReportSpec(ref.slug, ref.slug, "UTC", prefix="team/daily")
+    folder = Path(report_folder(spec)).resolve()
+    for url in output_urls(spec, ref.date).values():
+        assert Path(url).resolve().parent.parent == folder
+        assert re.fullmatch(r"date=\d{4}-\d{2}-\d{2}", Path(url).parent.name)

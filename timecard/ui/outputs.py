@@ -1,0 +1,104 @@
+"""Published outputs, addressed by kind, slug and date only: never by a storage path.
+
+A client names an output as `reports/<slug>/<date>` (a saved report) or `adhoc/<slug>/<date>`.
+The slug must match the saved-report slug pattern and the date must be a real calendar date,
+both checked before any storage URL is built; the URL itself comes from `pipeline.output_urls`,
+the same function that published the file. No client text reaches storage in any other way, so
+a path that climbs out of the output tree cannot be expressed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from timecard import storage
+from timecard.definitions import ReportDefinition, check_slug, definition_path, load_definition
+from timecard.errors import UsageError
+from timecard.pipeline import ADHOC_PREFIX, MANIFEST_SUFFIX, ReportSpec, output_urls, report_folder
+from timecard.settings import get_settings
+
+REPORTS, ADHOC = "reports", "adhoc"
+KINDS = (REPORTS, ADHOC)
+# `date=<D>/<slug>-<D>_manifest.json` directly in a report's folder: the published outputs.
+_MANIFEST_PATH = re.compile(
+    r"date=(?P<date>\d{4}-\d{2}-\d{2})/(?P<slug>[a-z0-9][a-z0-9_-]{0,63})-(?P=date)"
+    + re.escape(MANIFEST_SUFFIX)
+)
+
+
+class OutputNotFound(LookupError):
+    """The report or the output does not exist (shown as a 404 page)."""
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    kind: str
+    slug: str
+    date: str
+
+    @classmethod
+    def parse(cls, kind: str, slug: str, day: str) -> OutputRef:
+        return cls(kind, check_slug(slug), checked_date(day))
+
+
+def checked_date(text: str) -> str:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    raise UsageError(f"{text[:40]!r} is not a date; outputs are named by a date like 2026-11-02.")
+
+
+def saved_report(slug: str) -> ReportDefinition:
+    """The saved report `slug`: OutputNotFound without its file, DefinitionError if broken."""
+    path = definition_path(get_settings().reports_dir, slug)
+    if not path.is_file():
+        raise OutputNotFound(f"There is no saved report {slug!r}.")
+    return load_definition(path)
+
+
+def _placement(kind: str, slug: str, definition: ReportDefinition | None) -> ReportSpec:
+    """What places an output in storage, the slug and the delivery prefix, as publishing sees it."""
+    prefix = ADHOC_PREFIX if kind == ADHOC else definition.prefix
+    return ReportSpec(slug, slug, "UTC", prefix=prefix)
+
+
+def folder_of(kind: str, definition: ReportDefinition | None = None) -> str:
+    """The delivery folder whose `date=` partitions hold the outputs of a kind (and report)."""
+    return report_folder(_placement(kind, "", definition))  # the folder has no slug in it
+
+
+def output_files(ref: OutputRef, definition: ReportDefinition | None) -> dict[str, str]:
+    return output_urls(_placement(ref.kind, ref.slug, definition), ref.date)
+
+
+def read_manifest(files: dict[str, str]) -> dict:
+    try:
+        return json.loads(storage.read_bytes(files["manifest"]))
+    except FileNotFoundError:
+        raise OutputNotFound("There is no published output for this report and date.") from None
+
+
+def read_csv(files: dict[str, str]) -> bytes:
+    try:
+        return storage.read_bytes(files["csv"])
+    except FileNotFoundError:
+        raise OutputNotFound("The CSV of this output is missing.") from None
+
+
+def published_dates(folder: str) -> dict[str, list[str]]:
+    """Slug → the dates with a published output in `folder`, newest first.
+
+    Only the manifest counts: it is written after the CSV, so its presence means the CSV is whole.
+    Files deeper down (another report's prefix below this one) are not this folder's outputs.
+    """
+    base = storage.join(folder, "")
+    dates: dict[str, list[str]] = {}
+    for file in storage.list_files(folder):
+        if match := _MANIFEST_PATH.fullmatch(file.url.removeprefix(base)):
+            dates.setdefault(match["slug"], []).append(match["date"])
+    return {slug: sorted(found, reverse=True) for slug, found in dates.items()}
