@@ -10,7 +10,6 @@ from zoneinfo import available_timezones
 from airflow.sdk import DAG, Param
 
 from timecard import dag_tasks
-from timecard.pipeline import ADHOC_PREFIX
 from timecard.timerange import PRESETS
 
 _TEXT_LIST = {"type": ["array", "null"], "items": {"type": "string"}}
@@ -50,6 +49,4 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     prepared = dag_tasks.plan_adhoc_window()
-    dag_tasks.report_run(
-        prepared["spec"], prepared["plan"], dag_tasks.report_asset("adhoc", ADHOC_PREFIX)
-    )
+    dag_tasks.report_run(prepared["spec"], prepared["plan"], dag_tasks.report_asset("adhoc"))

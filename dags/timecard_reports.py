@@ -43,6 +43,6 @@ for definition in definitions:
         ),
     ) as dag:
         window_plan = dag_tasks.plan_scheduled_window(spec, schedule)
-        asset = dag_tasks.report_asset(definition.slug, definition.prefix)
+        asset = dag_tasks.report_asset(definition.slug)
         dag_tasks.report_run(spec, window_plan, asset)
     globals()[dag.dag_id] = dag

@@ -12,6 +12,7 @@ from datetime import timedelta
 from airflow.sdk import Asset, task
 
 from timecard import pipeline
+from timecard.settings import get_settings
 
 TASK_DEFAULTS = {"retries": 2, "retry_delay": timedelta(seconds=20)}
 
@@ -93,10 +94,15 @@ def validate_report(spec: dict, staged: dict) -> dict:
     return pipeline.validate(_spec(spec), staged)
 
 
-def report_asset(slug: str, prefix: str | None) -> Asset:
-    """The Airflow Asset a report publishes into: its delivery folder."""
-    folder = pipeline.report_folder(pipeline.ReportSpec(slug, slug, "UTC", prefix=prefix))
-    return Asset(name=f"timecard_{slug}", uri=folder if "://" in folder else f"file://{folder}")
+def report_asset(slug: str) -> Asset:
+    """The Airflow Asset of a report's published output.
+
+    It names the report, not a storage location, so moving the output root or changing the
+    prefix keeps downstream DAGs scheduled on it. Each publish attaches the exact CSV and
+    manifest URLs to its asset event, for the warehouse DAG to load.
+    """
+    alias = get_settings().instance_alias
+    return Asset(name=f"timecard_{slug}", uri=f"x-timecard://{alias}/reports/{slug}")
 
 
 def publish_task(asset: Asset):
@@ -108,12 +114,20 @@ def publish_task(asset: Asset):
         doc_md="""**Publish the report**: the CSV into its date partition, then its manifest
         (window, zone, filters, row count, sha256, cache fingerprints). The manifest is written
         last, so a loader that waits for it never reads a partial CSV. Reruns overwrite the same
-        keys with a byte-identical CSV.""",
+        keys with a byte-identical CSV. The asset event carries the CSV and manifest URLs.""",
     )
     def publish_report(
-        spec: dict, window_plan: dict, staged: dict, validated: dict, dag=None, run_id=None
+        spec: dict,
+        window_plan: dict,
+        staged: dict,
+        validated: dict,
+        dag=None,
+        run_id=None,
+        outlet_events=None,
     ):
-        return pipeline.publish(_spec(spec), window_plan, staged, dag.dag_id, run_id)
+        published = pipeline.publish(_spec(spec), window_plan, staged, dag.dag_id, run_id)
+        outlet_events[asset].extra = {**published, "local_date": window_plan["local_date"]}
+        return published
 
     return publish_report
 

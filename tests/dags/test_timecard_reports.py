@@ -42,7 +42,10 @@ def test_one_dag_per_scheduled_report_and_nothing_for_unscheduled(reports_dir):
     ]
     assert all(task.doc_md for task in dag.tasks)
     [outlet] = dag.get_task("publish_report").outlets
-    assert outlet.name == "timecard_daily-seoul" and outlet.uri.endswith("/Reports/team/daily")
+    assert (outlet.name, outlet.uri) == (
+        "timecard_daily-seoul",
+        "x-timecard://my-instance/reports/daily-seoul",
+    )
 
 
 def test_broken_definition_is_an_import_error_and_spares_the_others(reports_dir):
@@ -125,6 +128,20 @@ def test_a_real_run_publishes_csv_then_manifest_and_reruns_identically(
 
     assert dag.test(logical_date=RUN_DAY_MIDNIGHT).state == "success"
     assert storage.read_bytes(urls["csv"]) == csv
+
+    # Each publish is an asset event that tells a warehouse DAG exactly what to load.
+    from airflow import settings
+    from airflow.models.asset import AssetEvent, AssetModel
+    from sqlalchemy import select
+
+    with settings.Session() as session:
+        extras = session.scalars(
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == "timecard_daily-seoul")
+        ).all()
+    assert extras and extras[-1]["csv"] == urls["csv"]
+    assert extras[-1]["manifest"] == urls["manifest"] and extras[-1]["local_date"] == "2026-11-02"
 
 
 @pytest.mark.slow
