@@ -224,6 +224,10 @@ def publish(spec: ReportSpec, window_plan: dict, staged: dict, dag_id: str, run_
     quarantine = storage.read_parquet(storage.join(staged["staging"], "quarantine.parquet"))
     urls = output_urls(spec, window_plan["local_date"])
     csv = to_csv_bytes(report)
+    if _published_sha256(urls["manifest"]) not in (None, hashlib.sha256(csv).hexdigest()):
+        # The report changed: retract the old manifest first, so that no reader ever pairs it
+        # with the new CSV if this publish dies between the two writes.
+        storage.delete(urls["manifest"])
     storage.write_bytes(urls["csv"], csv)
     if quarantine.height:
         lines = [json.dumps(row, ensure_ascii=False) for row in quarantine.iter_rows(named=True)]
@@ -237,6 +241,13 @@ def publish(spec: ReportSpec, window_plan: dict, staged: dict, dag_id: str, run_
     )
     storage.delete(staged["staging"])
     return {"csv": urls["csv"], "manifest": urls["manifest"], "rows": report.height}
+
+
+def _published_sha256(manifest_url: str) -> str | None:
+    try:
+        return json.loads(storage.read_bytes(manifest_url))["csv"]["sha256"]
+    except FileNotFoundError:
+        return None
 
 
 def build_manifest(

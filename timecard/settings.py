@@ -7,6 +7,7 @@ nothing else in timecard reads `os.environ` for storage or credentials.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,11 +68,24 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         events_root=env.get("TIMECARD_EVENTS_ROOT") or f"{home}/events",
         output_root=env.get("TIMECARD_OUTPUT_ROOT") or f"{home}/output",
         cache_root=env.get("TIMECARD_CACHE_ROOT") or f"{home}/cache",
-        instance_alias=env.get("TIMECARD_INSTANCE_ALIAS") or "my-instance",
+        instance_alias=_path_segment(env, "TIMECARD_INSTANCE_ALIAS", "my-instance"),
         reports_dir=env.get("TIMECARD_REPORTS_DIR") or str(default_reports),
         s3=_s3_settings(env),
         abandoned_after_minutes=_positive_int(env, "TIMECARD_ABANDONED_AFTER_MINUTES", 60),
     )
+
+
+def _path_segment(env: dict[str, str], name: str, default: str) -> str:
+    """A value that becomes one folder name of every output path: it must not escape it."""
+    value = (env.get(name) or "").strip() or default
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value) or ".." in value:
+        from timecard.errors import TimecardError
+
+        raise TimecardError(
+            f"{name} must be one folder name (letters, digits, '.', '_', '-'; no '..'), "
+            f"not {value[:40]!r}."
+        )
+    return value
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:

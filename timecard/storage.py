@@ -15,16 +15,23 @@ import io
 import os
 import posixpath
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import fsspec
 
+from timecard.errors import TimecardError
 from timecard.settings import S3Settings, get_settings
 
 if TYPE_CHECKING:
     import polars as pl
+
+
+class StorageError(TimecardError):
+    """S3 could not be reached, or refused a request (no such bucket, access denied, ...)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -82,12 +89,41 @@ def _url(fs_path: str, like: str) -> str:
     return f"s3://{fs_path}" if is_s3(normalize(like)) else fs_path
 
 
+def _storage_error(doing: str, url: str, error: Exception) -> StorageError:
+    detail = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+    message = (
+        f"Could not {doing} {url}: {detail}. Check the S3 endpoint, the bucket and the "
+        "credentials, then run again."
+    )
+    if doing == "write":
+        message += " No reader sees a partial file: an S3 object appears only once it is whole."
+    return StorageError(message)
+
+
+@contextmanager
+def _s3_failures_explained(doing: str, url: str) -> Iterator[None]:
+    """A failed S3 request becomes a one-paragraph StorageError naming the URL, not a traceback
+    from deep inside botocore (nor "a bug in timecard" on the command line)."""
+    if not is_s3(normalize(url)):
+        yield
+        return
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        yield
+    except (OSError, BotoCoreError) as error:
+        raise _storage_error(doing, url, error) from error
+
+
 def list_files(prefix: str) -> list[FileInfo]:
-    """Every file below `prefix` (recursively), sorted by URL. A missing prefix is empty."""
+    """Every file below `prefix` (recursively), sorted by URL. A missing prefix is empty; a
+    missing bucket is an error, so a mistyped bucket cannot pass for a day without events."""
     fs, path = _fs(prefix)
     try:
         found = fs.find(path, detail=True)
-    except FileNotFoundError:
+    except FileNotFoundError as error:
+        if is_s3(normalize(prefix)):  # on S3 only a missing bucket raises this; a prefix is []
+            raise _storage_error("list", prefix, error) from error
         return []
     files = []
     for fs_path, info in found.items():
@@ -118,7 +154,8 @@ def write_bytes(url: str, data: bytes) -> None:
     """Write a whole object so that no reader ever sees it partially written."""
     fs, path = _fs(url)
     if is_s3(normalize(url)):
-        fs.pipe_file(path, data)
+        with _s3_failures_explained("write", url):
+            fs.pipe_file(path, data)
         return
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
@@ -136,8 +173,9 @@ def write_bytes(url: str, data: bytes) -> None:
 
 def delete(url: str) -> None:
     fs, path = _fs(url)
-    if fs.exists(path):
-        fs.rm(path, recursive=True)
+    with _s3_failures_explained("delete", url):
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
 
 
 def polars_storage_options(url: str) -> dict[str, str] | None:
