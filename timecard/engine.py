@@ -21,7 +21,7 @@ from timecard.errors import RowLimitExceeded, UsageError
 from timecard.timerange import TimeRange
 from transforms import normalize, sessions
 from transforms import report as report_transforms
-from transforms.filters import Filters
+from transforms.filters import Filters, hierarchy_levels
 from transforms.normalize import TIMESTAMP
 
 DEFAULT_LOOKBACK_DAYS = 31
@@ -44,6 +44,12 @@ class ReportRequest:
             )
         if self.max_rows < 1:
             raise UsageError(f"--max-rows must be at least 1, not {self.max_rows}.")
+        for path in self.filters.hierarchies:
+            if not 1 <= len(hierarchy_levels(path)) <= 5:
+                raise UsageError(
+                    f"--hierarchy {path!r} must be 1 to 5 level names joined by '/', such as "
+                    "'Americas/Sales'."
+                )
 
     @property
     def lookback_start(self):

@@ -69,13 +69,18 @@ def build_report(sessions: pl.DataFrame, tz: str, filters: Filters) -> pl.DataFr
     Instants are truncated to whole seconds before they are shown and before the duration is
     computed, so the duration always equals logout minus login as displayed.
     """
-    truncated = sessions.filter(filter_expression(filters)).with_columns(
-        pl.col(list(TIME_COLUMNS)).dt.truncate("1s")
+    shown = sessions.filter(filter_expression(filters)).with_columns(
+        pl.col(list(TIME_COLUMNS)).dt.truncate("1s"),
+        # An empty text is as unknown as a missing one: both are an empty field, and sort last.
+        pl.col(list(TEXT_COLUMNS)).replace("", None),
     )
     duration = (pl.col("logout_ts") - pl.col("login_ts")).dt.total_seconds()
-    ordered = truncated.with_columns(duration.alias("duration_seconds")).sort(
-        ["username", "login_ts", "logout_ts", "agent_arn"],
-        nulls_last=[True, False, True, True],
+    # The contract's order, then the remaining columns (unknown first): sessions that tie on
+    # the contract's keys still come out in one order on every run.
+    tie_breakers = ["last_activity_ts", *(c for c in TEXT_COLUMNS if c != "username")]
+    ordered = shown.with_columns(duration.alias("duration_seconds")).sort(
+        ["username", "login_ts", "logout_ts", "agent_arn", *tie_breakers],
+        nulls_last=[True, False, True, True, *(False for _ in tie_breakers)],
     )
     return ordered.select(
         *(guard_formula(pl.col(src)).alias(dst) for src, dst in TEXT_COLUMNS.items()),

@@ -8,6 +8,9 @@ Python only finds the partition files, sniffs their format and lines up their co
 validity, de-duplication, sessions, window, filters, Last activity, row order and formatting
 are all SQL.
 
+Like timecard, it trims edge white space (Unicode's White_Space characters) from every text field
+of a record, and a blank required field counts as missing.
+
 Simplifications, on purpose: local folders only; NDJSON keys are matched exactly as the event
 stream spells them (only Parquet names are matched case-insensitively, as Glue lower-cases them);
 a Parquet timestamp column without a time zone is read as UTC; invalid records are skipped rather
@@ -59,6 +62,9 @@ _RECORD_PATHS = {
 
 _NAIVE_TIMESTAMP_TYPES = {"timestamp", "timestamp_ns", "timestamp_ms", "timestamp_s"}
 _COMPOUND_TYPES = {"struct", "list", "array", "map", "union", "null"}
+# Unicode's White_Space property: what timecard trims from the edges of every text field.
+_WHITE_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+_WHITE_SPACE += "\u2028\u2029\u202f\u205f\u3000"
 # ISO-8601 with a mandatory offset: a timestamp without one is not an instant.
 _ISO_INSTANT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}(:?\d{2})?)"
 
@@ -84,8 +90,8 @@ _REPORT_SQL = """
 -- every record in memory, and each consumer reads only the columns it needs.
 WITH valid AS NOT MATERIALIZED (
     SELECT * FROM raw_events
-    WHERE event_id IS NOT NULL AND event_type IS NOT NULL AND agent_arn IS NOT NULL
-      AND event_timestamp IS NOT NULL
+    WHERE coalesce(event_id, '') <> '' AND coalesce(event_type, '') <> ''
+      AND coalesce(agent_arn, '') <> '' AND event_timestamp IS NOT NULL
 ),
 later_copies AS (
     -- Every copy of an EventId but the first by (partition date, file path, row).
@@ -185,9 +191,16 @@ SELECT
     formula_guard(agent_arn)
 FROM report_rows
 ORDER BY
-    coalesce(snapshot.username, '') = '', snapshot.username,
+    -- An empty text shows as unknown, so it sorts as unknown.
+    nullif(snapshot.username, '') NULLS LAST,
     login_second NULLS FIRST, logout_second NULLS LAST, agent_arn,
-    walk_no  -- only separates sessions of one agent that display identically
+    -- Then the other columns, unknown first, so that ties come out in one order every time.
+    last_activity_second NULLS FIRST,
+    nullif(snapshot.first_name, '') NULLS FIRST, nullif(snapshot.last_name, '') NULLS FIRST,
+    nullif(snapshot.routing_profile, '') NULLS FIRST,
+    nullif(snapshot.level1, '') NULLS FIRST, nullif(snapshot.level2, '') NULLS FIRST,
+    nullif(snapshot.level3, '') NULLS FIRST, nullif(snapshot.level4, '') NULLS FIRST,
+    nullif(snapshot.level5, '') NULLS FIRST
 """
 
 
@@ -212,7 +225,10 @@ def reference_report(
         "tz": tz,
         "agents": list(agents),
         "routing_profiles": list(routing_profiles),
-        "hierarchies": [path.strip("/").split("/") for path in hierarchies],
+        "hierarchies": [
+            [level.strip(_WHITE_SPACE) for level in path.strip("/").split("/")]
+            for path in hierarchies
+        ],
     }
     with duckdb.connect() as connection:
         # Instants are compared as TIMESTAMPTZ; only the final formatting looks at `tz`.
@@ -400,16 +416,21 @@ def _column(name: str, expression: str | None, type_id: str | None) -> str:
         return _timestamp_expression(expression, type_id)
     if expression is None or type_id in _COMPOUND_TYPES:
         return "NULL::VARCHAR"
-    return f"CAST({expression} AS VARCHAR)"
+    return _trimmed(f"CAST({expression} AS VARCHAR)")
+
+
+def _trimmed(text_expression: str) -> str:
+    return f"trim({text_expression}, {_literal(_WHITE_SPACE)})"
 
 
 def _timestamp_expression(expression: str | None, type_id: str | None) -> str:
     if expression is None:
         return "NULL::TIMESTAMPTZ"
     if type_id == "varchar":
+        text = _trimmed(expression)
         return (
-            f"CASE WHEN regexp_full_match({expression}, {_literal(_ISO_INSTANT)}) "
-            f"THEN TRY_CAST({expression} AS TIMESTAMPTZ) END"
+            f"CASE WHEN regexp_full_match({text}, {_literal(_ISO_INSTANT)}) "
+            f"THEN TRY_CAST({text} AS TIMESTAMPTZ) END"
         )
     if type_id == "timestamp with time zone":
         return expression

@@ -597,21 +597,79 @@ def test_formula_guard(tmp_path):
                 FirstName="+1",
                 LastName="-2",
                 RoutingProfile="@rp",
-                Hierarchy=("\tTab", "\rReturn", "Plain", "a=b"),
+                Hierarchy=("\t=Tab", "\rReturn", "Plain", "a=b"),
             )
         ],
     )
     [row] = report(tmp_path)
+    # Edge white space is trimmed first, so a leading tab or carriage return never survives.
     assert [row[column] for column in HEADER[:9]] == [
         "'=HYPERLINK()",
         "'+1",
         "'-2",
         "'@rp",
-        "'\tTab",
-        "'\rReturn",
+        "'=Tab",
+        "Return",
         "Plain",
         "a=b",
         "",
+    ]
+
+
+def test_text_fields_are_trimmed_of_edge_white_space(tmp_path):
+    write_events(
+        tmp_path,
+        [
+            record(
+                "e1",
+                " LOGIN\u3000",
+                "2026-11-02T00:00:00Z ",
+                Username=" alice\n",
+                FirstName="\u00a0Alice Mae\t",
+                Hierarchy=(" Sales ", "\u2003Seoul"),
+            ),
+            record(" ", "LOGOUT", "2026-11-02T01:00:00Z"),  # a blank EventId is missing
+        ],
+    )
+    row = expected_row(login="2026-11-02T09:00:00+09:00", last_activity="2026-11-02T09:00:00+09:00")
+    assert report(tmp_path, hierarchies=[" Sales / Seoul "]) == [{**row, "First name": "Alice Mae"}]
+
+
+def test_empty_texts_are_unknown_and_sort_as_unknown(tmp_path):
+    write_events(
+        tmp_path,
+        [
+            record("e1", "LOGIN", "2026-11-02T03:00:00Z", "a1", Username=None, LastName=""),
+            record("e2", "LOGIN", "2026-11-02T01:00:00Z", "a2", Username=""),
+            record("e3", "LOGIN", "2026-11-02T02:00:00Z", "a3", Username="지민"),
+        ],
+    )
+    csv_lines = reference_report_csv(str(tmp_path), WINDOW_START, WINDOW_END, "UTC").splitlines()
+    # A missing and an empty username sort together, last, by login; neither is quoted.
+    assert [line.split(",")[:3] for line in csv_lines[1:]] == [
+        ["지민", "지민", "박"],
+        ["", "Bob", "Lee"],
+        ["", "Alice", ""],
+    ]
+
+
+def test_sessions_that_tie_on_the_contract_keys_are_ordered_by_the_other_columns(tmp_path):
+    write_events(
+        tmp_path,
+        [
+            record("e1", "LOGIN", "2026-11-02T00:00:00.100Z", FirstName="Zoe"),
+            record("e2", "LOGIN", "2026-11-02T00:00:00.200Z", FirstName="Amy"),
+            record("e3", "LOGIN", "2026-11-02T00:00:00.300Z", FirstName="Amy", LastName="Ahn"),
+            record("e4", "HEART_BEAT", "2026-11-02T00:00:01Z"),
+        ],
+    )
+    # Same username, login second, no logout, same agent: Last activity decides (unknown first),
+    # then First name, then Last name.
+    rows = report(tmp_path)
+    assert [(r["Last activity"][11:19], r["First name"], r["Last name"]) for r in rows] == [
+        ("09:00:00", "Amy", "Kim"),
+        ("09:00:00", "Zoe", "Kim"),
+        ("09:00:01", "Amy", "Ahn"),
     ]
 
 

@@ -153,6 +153,8 @@ def test_a_window_without_events_gives_a_header_only_report(tmp_path):
         (["--start", "2nd of November", "--end", "2026-11-03"], "Cannot read '2nd of November'"),
         ([*WINDOW, "--lookback-days", "-1"], "--lookback-days must be between 0 and 366"),
         ([*WINDOW, "--max-rows", "0"], "--max-rows must be at least 1"),
+        ([*WINDOW, "--hierarchy", " / "], "must be 1 to 5 level names"),
+        ([*WINDOW, "--hierarchy", "a/b/c/d/e/f"], "must be 1 to 5 level names"),
     ],
     ids=[
         "longer than 7 days",
@@ -164,6 +166,8 @@ def test_a_window_without_events_gives_a_header_only_report(tmp_path):
         "unreadable start",
         "negative lookback",
         "zero max rows",
+        "blank hierarchy",
+        "six hierarchy levels",
     ],
 )
 def test_bad_parameters_are_refused_in_one_paragraph(events_root, tmp_path, capsys, when, expected):
@@ -255,3 +259,4 @@ def test_the_console_script_runs_a_report(events_root, tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "rows 2" in completed.stderr
     assert storage.read_bytes(out).decode().startswith(HEADER + "\n")
+
