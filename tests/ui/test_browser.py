@@ -8,6 +8,7 @@ Screenshots go to tests/artifacts/ui/ (not committed); docs/images/ holds the RE
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -51,12 +52,19 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(report_home, passwords_file, tmp_path_factory):
-    """`airflow api-server` on a free loopback port, sharing this session's metadata database
-    (where the DAG runs of `report_home` are) and timecard home; stopped afterwards."""
-    home = Path(os.environ["AIRFLOW_HOME"]).parent
+    """`airflow api-server` on a free loopback port, on a copy of this session's metadata
+    database (where the DAG runs of `report_home` are) and the same timecard home; stopped
+    afterwards. A copy, in a home of its own: the server writes to its database and is killed at
+    the end, which must never touch the database the rest of the test session keeps using."""
+    home = tmp_path_factory.mktemp("api-server-home")
+    session_db = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    server_db = home / "airflow.db"
+    with sqlite3.connect(session_db) as source, sqlite3.connect(server_db) as target:
+        source.backup(target)
     env = component_environment(
         home,
         {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{server_db}",
             "AIRFLOW__CORE__AUTH_MANAGER": (
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
             ),
