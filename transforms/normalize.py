@@ -154,7 +154,10 @@ def _as_text(expr: pl.Expr | None, dtype: pl.DataType) -> pl.Expr:
 
 
 def _timestamp_exprs(schema: pl.Schema) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(parsed UTC timestamp, raw text, problem) for EventTimestamp, by its stored type."""
+    """(parsed UTC timestamp, raw text, problem) for EventTimestamp, by its stored type.
+
+    The problem expression reads the `event_ts` and `event_timestamp` output columns.
+    """
     expr, dtype = _path_expr(schema, TIMESTAMP_PATH)
     null_ts, null_text = pl.lit(None, TIMESTAMP), pl.lit(None, pl.String())
     if expr is None or isinstance(dtype, pl.Null):
@@ -164,18 +167,20 @@ def _timestamp_exprs(schema: pl.Schema) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         parsed = text.str.to_datetime(
             _ISO_WITH_OFFSET, time_zone="UTC", time_unit="us", strict=False
         )
-        # Parsing costs: the naive reading runs only on values the first one rejected.
+        # Stated on the output columns, so each value is parsed once; the naive reading runs
+        # only on the values the first one rejected.
+        parsed_ts, raw = pl.col("event_ts"), pl.col("event_timestamp")
         naive = (
-            pl.when(parsed.is_null())
-            .then(text)
+            pl.when(parsed_ts.is_null())
+            .then(raw)
             .str.to_datetime(_ISO_NAIVE, time_unit="us", strict=False)
         )
         problem = (
-            pl.when(text.is_null() | (text == "") | parsed.is_not_null())
+            pl.when(raw.is_null() | (raw == "") | parsed_ts.is_not_null())
             .then(null_text)
             .when(naive.is_not_null())
-            .then(pl.lit("EventTimestamp has no UTC offset, so its instant is ambiguous: ") + text)
-            .otherwise(pl.lit("EventTimestamp is not an ISO-8601 date-time: ") + text)
+            .then(pl.lit("EventTimestamp has no UTC offset, so its instant is ambiguous: ") + raw)
+            .otherwise(pl.lit("EventTimestamp is not an ISO-8601 date-time: ") + raw)
         )
         return parsed, text, problem
     if isinstance(dtype, pl.Datetime):
@@ -208,11 +213,10 @@ def flatten(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
         *text_columns.values(),
         parsed.alias("event_ts"),
         raw_text.alias("event_timestamp"),
-        problem.alias("timestamp_problem"),
         record_problem.alias("record_problem"),
         pl.lit(source_file, pl.String()).alias("source_file"),
         pl.col("source_row").cast(pl.Int64),
-    )
+    ).with_columns(problem.alias("timestamp_problem"))
 
 
 def _raw_event_type(schema: pl.Schema) -> pl.Expr:
