@@ -24,7 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from timecard import ingest
-from timecard.condensed import build_activity, build_attributes, build_sessions
+from timecard.condensed import BUILDERS, PARTS, RawReads
 from timecard.engine import ReportRequest, build_report, needed_days
 from timecard.timerange import checked_range
 
@@ -89,16 +89,16 @@ def measure_report(events_root: str, day: date, cache_root: str, csv_path: str) 
 
 
 def measure_condense(events_root: str, day: date) -> dict:
-    """Each of the three parts of one raw day, built from the raw files (nothing is written)."""
+    """Condensing one raw day fully, as a report around its window does: one shared read of the
+    raw files, then the three parts (nothing is written)."""
     files = ingest.partition_files(events_root, day)
     steps, counts = {}, {}
-    for name, builder in (
-        ("sessions", build_sessions),
-        ("activity", build_activity),
-        ("attributes", build_attributes),
-    ):
+    started = time.perf_counter()
+    reads = RawReads(files, day, PARTS)
+    steps["read"] = time.perf_counter() - started
+    for name in PARTS:
         started = time.perf_counter()
-        _, counts[name] = builder(files, day)
+        _, counts[name] = BUILDERS[name](reads)
         steps[name] = time.perf_counter() - started
     return {"seconds": sum(steps.values()), "steps": steps, "counts": counts}
 

@@ -249,7 +249,7 @@ def summarize(workload: Workload, repeat: int, environment: dict, outcome: dict)
     repetitions = outcome["repetitions"]
     steps = list(repetitions[0])
     seconds = {step: spread([r[step]["seconds"] for r in repetitions]) for step in steps}
-    for part in ("sessions", "activity", "attributes"):
+    for part in ("read", "sessions", "activity", "attributes"):
         seconds[f"condense {part}"] = spread(
             [r["condense day"]["steps"][part] for r in repetitions]
         )
@@ -367,6 +367,7 @@ def markdown(results: dict) -> str:
             f"condense raw day {CONDENSED_DAY} ({events['condensed day']:,} events):"
             f" {results['condense_events_per_second']:,.0f} events/s",
         ),
+        ("condense read", "· one shared read of the raw files"),
         ("condense sessions", "· sessions part"),
         ("condense activity", "· activity part"),
         ("condense attributes", "· attributes part"),

@@ -77,6 +77,7 @@ class DayCache:
         self.base = storage.join(cache_root, FORMAT_VERSION, root_id)
         # One listing per day and run: every part of a day is judged against the same files.
         self._listings: dict[date, tuple[list[storage.FileInfo], str]] = {}
+        self.parts_built = 0  # by this object: what "condensed now" counts in a run summary
 
     def listing(self, day: date) -> tuple[list[storage.FileInfo], str]:
         if day not in self._listings:
@@ -86,44 +87,91 @@ class DayCache:
 
     def part(self, day: date, name: str) -> Part:
         """One condensed part of one raw partition, built only if it is missing or stale."""
+        return self.parts(day, (name,))[name]
+
+    def parts(self, day: date, names: tuple[str, ...]) -> dict[str, Part]:
+        """Several parts of one raw partition; those missing are built from a single read."""
         files, fingerprint = self.listing(day)
         folder = storage.join(self.base, day.isoformat(), fingerprint)
-        marker = storage.join(folder, f"{name}.json")
+        found = {name: self._stored(day, name, fingerprint, folder) for name in names}
+        missing = tuple(name for name, part in found.items() if part is None)
+        reads = RawReads(files, day, missing)
+        for name in missing:
+            frames, counts = BUILDERS[name](reads)
+            for stem, frame in frames.items():
+                storage.write_parquet(storage.join(folder, f"{stem}.parquet"), frame)
+            record = {"format": FORMAT_VERSION, "day": day.isoformat(), "part": name}
+            record |= {"fingerprint": fingerprint, "counts": counts}
+            marker = storage.join(folder, f"{name}.json")
+            storage.write_bytes(marker, json.dumps(record, indent=2, sort_keys=True).encode())
+            found[name] = Part(day, name, fingerprint, counts, folder, frames, built_now=True)
+            self.parts_built += 1
+        return found
+
+    @staticmethod
+    def _stored(day: date, name: str, fingerprint: str, folder: str) -> Part | None:
         try:
-            counts = json.loads(storage.read_bytes(marker))["counts"]
-            return Part(day, name, fingerprint, counts, folder)
+            counts = json.loads(storage.read_bytes(storage.join(folder, f"{name}.json")))["counts"]
         except FileNotFoundError:
-            pass
-        frames, counts = BUILDERS[name](files, day)
-        for stem, frame in frames.items():
-            storage.write_parquet(storage.join(folder, f"{stem}.parquet"), frame)
-        record = {"format": FORMAT_VERSION, "day": day.isoformat(), "part": name}
-        record |= {"fingerprint": fingerprint, "counts": counts}
-        storage.write_bytes(marker, json.dumps(record, indent=2, sort_keys=True).encode())
-        return Part(day, name, fingerprint, counts, folder, frames, built_now=True)
+            return None
+        return Part(day, name, fingerprint, counts, folder)
 
 
 # -- builders: raw partition files → frames and counts --------------------------------------------
 
 
-def _checked_records(
-    files: list[storage.FileInfo], day: date, session_candidates_only: bool
-) -> pl.DataFrame:
-    """Core fields and `reason` of the partition's records (all, or those that may bound a
-    session), read in one pass over the files."""
-    plans = [ingest.read_file(file, day, session_candidates_only).checked for file in files]
-    return _collect(files, day, plans)
+class RawReads:
+    """The reads of one raw partition that its builders share, each made at most once.
 
+    Building several parts of a day together reads the files once: the core fields of every
+    record and the attributes of the LOGIN/LOGOUT ones come from the same scans.
+    """
 
-def _collect(files, day, plans: list[pl.LazyFrame]) -> pl.DataFrame:
-    if not plans:
-        return pl.DataFrame()
-    try:
-        return pl.concat(plans, how="vertical").collect()
-    except UnreadableInputError:
-        raise
-    except Exception as error:
-        raise _find_unreadable(files, day, error) from None
+    def __init__(self, files: list[storage.FileInfo], day: date, parts: tuple[str, ...]):
+        self.files, self.day = files, day
+        self._frames: dict[str, pl.DataFrame] = {}
+        wanted = ["all"] if "activity" in parts else ["candidates"] if "sessions" in parts else []
+        if "attributes" in parts:
+            wanted.append("attributes")
+        self._collect(wanted)
+
+    def checked(self, session_candidates_only: bool) -> pl.DataFrame:
+        """Core fields and `reason` of every record, or of those that may bound a session."""
+        if "all" in self._frames and session_candidates_only:
+            checked = self._frames["all"]
+            if checked.is_empty():
+                return checked
+            return checked.filter(
+                ~pl.col("event_type").is_in(normalize.ACTIVITY_ONLY_EVENT_TYPES).fill_null(False)
+            )
+        key = "candidates" if session_candidates_only else "all"
+        self._collect([key])
+        return self._frames[key]
+
+    def attributes(self) -> pl.DataFrame:
+        self._collect(["attributes"])
+        return self._frames["attributes"]
+
+    def _collect(self, keys: list[str]) -> None:
+        keys = [key for key in keys if key not in self._frames]
+        if not keys:
+            return
+        if not self.files:
+            empty = {"attributes": normalize.empty_attributes()}
+            self._frames |= {key: empty.get(key, pl.DataFrame()) for key in keys}
+            return
+        plans = []
+        for key in keys:
+            reads = [ingest.read_file(f, self.day, key == "candidates") for f in self.files]
+            parts = [r.session_attributes if key == "attributes" else r.checked for r in reads]
+            plans.append(pl.concat(parts, how="vertical"))
+        try:
+            frames = pl.collect_all(plans)
+        except UnreadableInputError:
+            raise
+        except Exception as error:
+            raise _find_unreadable(self.files, self.day, error) from None
+        self._frames |= dict(zip(keys, frames, strict=True))
 
 
 def _counted(checked: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame, dict[str, int]]:
@@ -151,35 +199,33 @@ def _zero_counts() -> dict[str, int]:
     return {"events": 0, "duplicates": 0, "unknown_event_types": 0, "quarantined": 0}
 
 
-def build_sessions(files: list[storage.FileInfo], day: date):
-    usable, quarantine, counts = _counted(_checked_records(files, day, True))
-    events = sessions.session_events(usable).with_columns(partition_day=pl.lit(day)).collect()
-    events = sessions.deduplicate(events)[0].drop("partition_day")
+def build_sessions(reads: RawReads):
+    usable, quarantine, counts = _counted(reads.checked(session_candidates_only=True))
+    events = sessions.session_events(usable).with_columns(partition_day=pl.lit(reads.day))
+    events = sessions.deduplicate(events.collect())[0].drop("partition_day")
     events = enforce(
         NORMALIZED_EVENTS,
         events.sort("agent_arn", "event_ts", "event_id"),
         "condensed LOGIN/LOGOUT events",
     )
-    counts |= {"files": len(files), "session_events": events.height}
+    counts |= {"files": len(reads.files), "session_events": events.height}
     return {"sessions": events, "sessions-quarantine": quarantine}, counts
 
 
-def build_activity(files: list[storage.FileInfo], day: date):
-    usable, quarantine, counts = _counted(_checked_records(files, day, False))
+def build_activity(reads: RawReads):
+    usable, quarantine, counts = _counted(reads.checked(session_candidates_only=False))
     activity = sessions.activity(usable).collect()
-    counts |= {"files": len(files), "activity": activity.height}
+    counts |= {"files": len(reads.files), "activity": activity.height}
     return {"activity": activity, "activity-quarantine": quarantine}, counts
 
 
-def build_attributes(files: list[storage.FileInfo], day: date):
-    plans = [ingest.read_file(file, day).session_attributes for file in files]
-    attributes = _collect(files, day, plans) if plans else normalize.empty_attributes()
+def build_attributes(reads: RawReads):
     attributes = enforce(
         SESSION_EVENT_ATTRIBUTES,
-        attributes.sort(normalize.SOURCE_KEY),
+        reads.attributes().sort(normalize.SOURCE_KEY),
         "condensed LOGIN/LOGOUT attributes",
     )
-    return {"attributes": attributes}, {"files": len(files), "attributes": attributes.height}
+    return {"attributes": attributes}, {"files": len(reads.files), "attributes": attributes.height}
 
 
 BUILDERS: dict[str, Callable] = {

@@ -116,12 +116,21 @@ def needed_days(request: ReportRequest) -> tuple[list[date], list[date]]:
 
 
 def condense_days(request: ReportRequest, cache: DayCache) -> tuple[dict, dict]:
-    """Make sure the parts the report needs are condensed; return them by day."""
+    """Make sure the parts the report needs are condensed; return them by day.
+
+    A day around the window is condensed fully in one read: its activity is needed, and it
+    holds the LOGINs of most of the report's rows, so its attributes will be too.
+    """
     session_days, activity_days = needed_days(request)
-    return (
-        {day: cache.part(day, "sessions") for day in session_days},
-        {day: cache.part(day, "activity") for day in activity_days},
-    )
+    session_parts, activity_parts = {}, {}
+    for day in session_days:
+        if day in activity_days:
+            parts = cache.parts(day, ("sessions", "activity", "attributes"))
+            activity_parts[day] = parts["activity"]
+        else:
+            parts = cache.parts(day, ("sessions",))
+        session_parts[day] = parts["sessions"]
+    return session_parts, activity_parts
 
 
 def build_report(request: ReportRequest, cache_root: str) -> ReportResult:
@@ -165,7 +174,8 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     )
     report = report_transforms.build_report(session_table, window.tz, request.filters)
 
-    summary = _summarize(session_parts, activity_parts, attribute_parts)
+    summary = _summarize(session_parts, activity_parts)
+    summary.parts_built_now = cache.parts_built
     summary.duplicates += cross_partition_duplicates
     summary.sessions, summary.rows = session_table.height, report.height
     quarantine = pl.concat(
@@ -179,12 +189,10 @@ def _ts(instant) -> pl.Expr:
     return pl.lit(instant).cast(TIMESTAMP)
 
 
-def _summarize(session_parts: dict, activity_parts: dict, attribute_parts: list) -> RunSummary:
+def _summarize(session_parts: dict, activity_parts: dict) -> RunSummary:
     """Counts over what was read: every record of the days around the window, and the records
     that could bound a session on the lookback days."""
     summary = RunSummary(partitions_read=len(session_parts))
-    all_parts = [*session_parts.values(), *activity_parts.values(), *attribute_parts]
-    summary.parts_built_now = sum(part.built_now for part in all_parts)
     for day, part in session_parts.items():
         counts = (activity_parts.get(day) or part).counts
         summary.files_read += counts["files"]

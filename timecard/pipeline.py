@@ -162,13 +162,14 @@ def adhoc_spec_and_window(params: dict, now: datetime):
 
 def condense(day: str, with_activity: bool) -> dict:
     """Condense one raw partition into the shared cache (a no-op for parts that are current):
-    its LOGIN/LOGOUT events, and its activity when the day borders the report window."""
+    its LOGIN/LOGOUT events, and for a day around the report window also its activity and
+    attributes, from one read."""
     from timecard.condensed import DayCache
 
     settings = get_settings()
     cache = DayCache(settings.events_root, settings.cache_root)
-    names = ("sessions", "activity") if with_activity else ("sessions",)
-    parts = [cache.part(date.fromisoformat(day), name) for name in names]
+    names = ("sessions", "activity", "attributes") if with_activity else ("sessions",)
+    parts = list(cache.parts(date.fromisoformat(day), names).values())
     return {
         "day": day,
         "fingerprint": parts[0].fingerprint,

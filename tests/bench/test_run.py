@@ -68,7 +68,7 @@ def test_the_floor_reads_every_record_of_the_cold_reports_partitions(tiny_events
 
 def test_condensing_a_day_builds_each_part_from_all_its_records(tiny_events):
     condensed = measure.measure_condense(tiny_events, run.CONDENSED_DAY)
-    assert set(condensed["steps"]) == {"sessions", "activity", "attributes"}
+    assert set(condensed["steps"]) == {"read", "sessions", "activity", "attributes"}
     assert condensed["seconds"] == pytest.approx(sum(condensed["steps"].values()))
     day_events = measure.count_events(tiny_events, run.CONDENSED_DAY)["events"]
     assert condensed["counts"]["activity"]["events"] == day_events
@@ -85,7 +85,7 @@ def _repetition(cold: float, duckdb: float, warm: float) -> dict:
         "duckdb": _measurement(duckdb, 3000),
         "floor": _measurement(40.0, events=1_000_000),
         "condense day": _measurement(
-            3.0, 800, steps={"sessions": 0.5, "activity": 1.0, "attributes": 1.5}
+            3.0, 800, steps={"read": 1.0, "sessions": 0.2, "activity": 0.6, "attributes": 1.2}
         ),
         "floor day": _measurement(2.0, events=40_000),
         "warm": _measurement(warm, 1600, rows=12),

@@ -480,7 +480,7 @@ def test_null_configuration_and_null_hierarchy_levels_are_usable(tmp_path, fmt):
 
 
 def _condense(root) -> None:
-    condensed.build_activity(ingest.partition_files(str(root), DAY), DAY)
+    condensed.RawReads(ingest.partition_files(str(root), DAY), DAY, ("activity",))
 
 
 def _damage(path: str, damage) -> None:
