@@ -84,7 +84,7 @@ def test_report_writes_the_csv_and_prints_a_summary(events_root, tmp_path, capsy
     stderr = capsys.readouterr().err
     assert re.search(
         r"events read 5, duplicates 1, quarantined 1, unknown event types 0, sessions 2, rows 2 "
-        r"\(34 partitions, 38 parts condensed now\) in \d+\.\d\ds",
+        r"\(34 partitions, 40 parts condensed now\) in \d+\.\d\ds",
         stderr,
     ), stderr
     assert f"timecard: wrote {out}" in stderr
