@@ -142,24 +142,32 @@ def test_airflow_backfill_create_with_real_scheduler(components, reports_dir, s3
         )
         assert set(runs.values()) == {"success"}, runs
 
-        folder = report_folder(SPEC)
-        assert folder == f"{s3_roots}/out/connect/my-instance/Reports/team/daily"
-        assert [file.url.removeprefix(folder + "/") for file in storage.list_files(folder)] == [
-            name
-            for day in BACKFILLED_DAYS
-            for name in (f"date={day}/{SLUG}-{day}.csv", f"date={day}/{SLUG}-{day}_manifest.json")
-        ]
-        publishing_runs = []
-        for count, day in enumerate(BACKFILLED_DAYS, start=1):
-            urls = output_urls(SPEC, day)
-            csv = storage.read_bytes(urls["csv"])
-            manifest = json.loads(storage.read_bytes(urls["manifest"]))
-            assert manifest["window"] == seoul_window(day)
-            assert manifest["rows"] == count == len(csv.decode().splitlines()) - 1
-            assert manifest["csv"]["sha256"] == hashlib.sha256(csv).hexdigest()
-            assert manifest["dag_id"] == DAG_ID
-            publishing_runs.append(manifest["run_id"])
-        assert sorted(publishing_runs) == sorted(runs)
+        assert report_folder(SPEC) == f"{s3_roots}/out/connect/my-instance/Reports/team/daily"
+        manifests = published_manifests()
+        assert {manifest["dag_id"] for manifest in manifests} == {DAG_ID}
+        assert sorted(manifest["run_id"] for manifest in manifests) == sorted(runs)
+
+
+def published_manifests(days: list[str] = BACKFILLED_DAYS) -> list[dict]:
+    """The manifests of the backfilled windows (`days`, each with one more agent than the day
+    before), once each partition is checked: exactly its CSV and manifest, the right window, and
+    a row count and sha256 that match the CSV."""
+    folder = report_folder(SPEC)
+    assert [file.url.removeprefix(folder + "/") for file in storage.list_files(folder)] == [
+        name
+        for day in days
+        for name in (f"date={day}/{SLUG}-{day}.csv", f"date={day}/{SLUG}-{day}_manifest.json")
+    ]
+    manifests = []
+    for count, day in enumerate(days, start=1):
+        urls = output_urls(SPEC, day)
+        csv = storage.read_bytes(urls["csv"])
+        manifest = json.loads(storage.read_bytes(urls["manifest"]))
+        assert manifest["window"] == seoul_window(day)
+        assert manifest["rows"] == count == len(csv.decode().splitlines()) - 1
+        assert manifest["csv"]["sha256"] == hashlib.sha256(csv).hexdigest()
+        manifests.append(manifest)
+    return manifests
 
 
 # -- timecard backfill: in-process, every window attempted, non-zero exit at the end -------------
