@@ -86,9 +86,9 @@ _MACROS = r"""
 -- The member of a JSON object whose key equals `name` (lower-case) ignoring case.
 CREATE TEMP MACRO json_member(object, name) AS
     json_extract(object, '/' || list_filter(json_keys(object), lambda key: lower(key) = name)[1]);
--- A JSON string holding JSON text (a snapshot Glue stored as `string`) as the JSON it holds.
-CREATE TEMP MACRO json_unwrapped(value) AS
-    CASE WHEN json_type(value) = 'VARCHAR' THEN try_cast(value ->> '$' AS JSON) ELSE value END;
+-- An object, or a JSON string holding an object's JSON text (a snapshot Glue stored as
+-- `string`), as that object. `value` appears once: nested calls must not grow exponentially.
+CREATE TEMP MACRO json_unwrapped(value) AS try_cast(value ->> '$' AS JSON);
 -- A leaf as text; objects and arrays are not text.
 CREATE TEMP MACRO json_text(value) AS
     CASE WHEN json_type(value) NOT IN ('OBJECT', 'ARRAY') THEN value ->> '$' END;
