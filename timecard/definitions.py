@@ -568,9 +568,7 @@ def _notify(value: object, problems: list[str]) -> tuple[tuple[str, ...], tuple[
         addresses = []
     bad = [a for a in addresses if not (isinstance(a, str) and EMAIL_PATTERN.fullmatch(a))]
     if bad:
-        problems.append(
-            f"notify.email: not an email address: {', '.join(_shown(a) for a in bad)}."
-        )
+        problems.append(f"notify.email: not an email address: {', '.join(_shown(a) for a in bad)}.")
     events = value.get("on", list(NOTIFY_EVENTS))
     if not isinstance(events, list) or not events or any(e not in NOTIFY_EVENTS for e in events):
         problems.append(f"{usage}; got on: {_shown(events)}.")

@@ -230,10 +230,9 @@ def _typed(spec: ReportSpec, request, result):
 
 def validate(spec: ReportSpec, staged: dict) -> dict:
     """Enforce the report contract on the staged report, including its row limit."""
-    from timecard import engine
-
     from schemas.contract import enforce
     from schemas.typed import TYPED_SESSIONS
+    from timecard import engine
 
     report = storage.read_parquet(storage.join(staged["staging"], "report.parquet"))
     engine.validate_report(report, spec.max_rows)

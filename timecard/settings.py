@@ -26,6 +26,10 @@ ENV_VARS = (
     "TIMECARD_REPORTS_DIR",
     "TIMECARD_AWS_CONN_ID",
     "TIMECARD_ABANDONED_AFTER_MINUTES",
+    "TIMECARD_POSTGRES_CONN_ID",
+    "TIMECARD_SMTP_CONN_ID",
+    "TIMECARD_UI_BASE_URL",
+    "TIMECARD_EMAIL_ATTACH_MAX_BYTES",
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -55,6 +59,14 @@ class Settings:
     s3: S3Settings
     # A session with no logout whose Last activity is older than this is "possibly abandoned".
     abandoned_after_minutes: int = 60
+    # The Airflow connection of the example PostgreSQL load DAG; unset, that DAG does not exist.
+    postgres_conn_id: str | None = None
+    # The Airflow connection (SMTP provider) that report emails are sent through.
+    smtp_conn_id: str = "smtp_default"
+    # Where the Airflow UI is reached, for the report links in emails.
+    ui_base_url: str = "http://localhost:8080"
+    # A published CSV up to this size is attached to its email; a larger one is linked.
+    email_attach_max_bytes: int = 5 * 1024 * 1024
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -72,6 +84,12 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         reports_dir=env.get("TIMECARD_REPORTS_DIR") or str(default_reports),
         s3=_s3_settings(env),
         abandoned_after_minutes=_positive_int(env, "TIMECARD_ABANDONED_AFTER_MINUTES", 60),
+        postgres_conn_id=env.get("TIMECARD_POSTGRES_CONN_ID") or None,
+        smtp_conn_id=env.get("TIMECARD_SMTP_CONN_ID") or "smtp_default",
+        ui_base_url=(env.get("TIMECARD_UI_BASE_URL") or "http://localhost:8080").rstrip("/"),
+        email_attach_max_bytes=_positive_int(
+            env, "TIMECARD_EMAIL_ATTACH_MAX_BYTES", 5 * 1024 * 1024
+        ),
     )
 
 

@@ -77,9 +77,15 @@ def load_report(csv: bytes, window_start: datetime, window_end: datetime) -> pl.
         (pl.col(LOGIN).is_not_null() & pl.col(LOGOUT).is_null()).alias("_no_logout"),
     )
     bound = activity_bound("_login", "_logout", AGENT_ARN, window_start, window_end)
-    return parsed.with_columns(bound.alias("_bound")).with_columns(
-        possibly_abandoned("_login", "_logout", "_last", "_bound", threshold).alias("_abandoned")
-    ).sort("_row")
+    return (
+        parsed.with_columns(bound.alias("_bound"))
+        .with_columns(
+            possibly_abandoned("_login", "_logout", "_last", "_bound", threshold).alias(
+                "_abandoned"
+            )
+        )
+        .sort("_row")
+    )
 
 
 @dataclass(frozen=True)
