@@ -8,6 +8,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import boto3
 import pytest
@@ -69,10 +71,10 @@ def timecard_home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-@pytest.fixture
-def postgres_database():
+@contextmanager
+def own_postgres_database() -> Iterator[str]:
     """A database of its own on the machine's PostgreSQL (127.0.0.1:5432, user postgres),
-    dropped at the end. Returns its name."""
+    dropped at the end. Yields its name."""
     import psycopg2
 
     name = f"timecard_test_{uuid.uuid4().hex[:12]}"
@@ -84,5 +86,12 @@ def postgres_database():
         yield name
     finally:
         with admin.cursor() as cursor:
+            # FORCE: a connection a test or a component left open must not keep it alive.
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    with own_postgres_database() as name:
+        yield name

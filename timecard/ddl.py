@@ -165,10 +165,16 @@ SELECT * FROM read_parquet('{file_glob(spec)}', hive_partitioning = true);
 
 
 def _postgres(spec: ReportSpec) -> str:
-    table = table_name(spec.slug)
-    return f"""-- PostgreSQL: {spec.name}, the table the timecard_load_postgres DAG loads.
--- Each load replaces one (report_slug, date) in one transaction.
-CREATE TABLE IF NOT EXISTS {table} (
+    return (
+        f"-- PostgreSQL: {spec.name}, the table the timecard_load_postgres DAG loads.\n"
+        "-- Each load replaces one (report_slug, date) in one transaction.\n"
+        + postgres_table(spec.slug)
+    )
+
+
+def postgres_table(slug: str) -> str:
+    table = table_name(slug)
+    return f"""CREATE TABLE IF NOT EXISTS {table} (
   {PARTITION_KEY} date NOT NULL,
 {_column_lines("postgres")}
 );

@@ -13,12 +13,11 @@ import logging
 from datetime import date
 
 from timecard import ddl, storage
-from timecard.pipeline import ReportSpec
 
 log = logging.getLogger(__name__)
 
 
-def load_partition(conn_id: str, spec: ReportSpec, parquet_url: str, local_date: str) -> int:
+def load_partition(conn_id: str, slug: str, parquet_url: str, local_date: str) -> int:
     """Replace the report's rows of `local_date` with the rows of `parquet_url`; returns them."""
     import polars as pl
     from airflow.providers.postgres.hooks.postgres import PostgresHook
@@ -31,18 +30,37 @@ def load_partition(conn_id: str, spec: ReportSpec, parquet_url: str, local_date:
     ).select(pl.lit(date.fromisoformat(local_date)).alias("date"), pl.all())
     data = io.BytesIO()
     rows.write_csv(data, include_header=False, null_value="", quote_style="non_numeric")
-    table = ddl.table_name(spec.slug)
+    table = ddl.table_name(slug)
     # The Postgres provider's hook gives a psycopg 3 connection with the pinned packages.
     connection = PostgresHook(postgres_conn_id=conn_id).get_conn()
     with connection, connection.transaction(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL TimeZone = 'UTC'")
-        cursor.execute(ddl.render(spec, "postgres"))
+        cursor.execute(ddl.postgres_table(slug))
         cursor.execute(
             f"DELETE FROM {table} WHERE report_slug = %s AND date = %s",  # noqa: S608
-            (spec.slug, local_date),
+            (slug, local_date),
         )
         copy_sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
         with cursor.copy(copy_sql) as copy:
             copy.write(data.getvalue())
-    log.info("Loaded %d rows of %s %s into %s", rows.height, spec.slug, local_date, table)
+    log.info("Loaded %d rows of %s %s into %s", rows.height, slug, local_date, table)
     return rows.height
+
+
+def load_asset_events(conn_id: str, events_by_asset: dict) -> list[dict]:
+    """Load the partition of every report asset event that triggered this run, in event order.
+
+    Each event's `extra` (written by the publish task) names the report, the day and the
+    Parquet file; a report published without Parquet (`formats: [csv]`) has nothing to load.
+    """
+    loaded = []
+    events = [event for asset_events in events_by_asset.values() for event in asset_events]
+    for event in sorted(events, key=lambda event: event.timestamp):
+        extra = event.extra or {}
+        if "parquet" not in extra:
+            log.info("Asset event %s carries no Parquet file; nothing to load", extra)
+            continue
+        slug, local_date = extra["report_slug"], extra["local_date"]
+        rows = load_partition(conn_id, slug, extra["parquet"], local_date)
+        loaded.append({"report": slug, "date": local_date, "rows": rows})
+    return loaded
