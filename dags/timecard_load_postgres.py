@@ -35,14 +35,16 @@ if settings.postgres_conn_id and assets:
     ) as dag:
 
         @task(
+            inlets=assets,  # to read each report's events after the triggering ones
             retries=2,
             doc_md="""**Load the published days** named by the asset events that triggered
             this run: per report and date, one transaction deletes the old rows and COPYs the
             typed Parquet rows into `timecard_<slug>` (created on first use).""",
         )
-        def load_published_days(triggering_asset_events=None) -> list[dict]:
+        def load_published_days(triggering_asset_events=None, inlet_events=None) -> list[dict]:
             from timecard.warehouse import load_asset_events
 
-            return load_asset_events(get_settings().postgres_conn_id, triggering_asset_events)
+            conn_id = get_settings().postgres_conn_id
+            return load_asset_events(conn_id, triggering_asset_events, inlet_events)
 
         load_published_days()

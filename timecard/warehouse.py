@@ -47,15 +47,24 @@ def load_partition(conn_id: str, slug: str, parquet_url: str, local_date: str) -
     return rows.height
 
 
-def load_asset_events(conn_id: str, events_by_asset: dict) -> list[dict]:
+def load_asset_events(conn_id: str, triggering_events: dict, inlet_events) -> list[dict]:
     """Load the partition of every report asset event that triggered this run, in event order.
+
+    An event that arrives while the scheduler is creating this run can lose its queue entry:
+    it is then neither among this run's triggering events nor the start of a run of its own.
+    So each report's events after the newest triggering one are loaded too (`inlet_events`);
+    an event loaded twice, here and by its own run, just replaces the same rows again.
 
     Each event's `extra` (written by the publish task) names the report, the day and the
     Parquet file; a report published without Parquet (`formats: [csv]`) has nothing to load.
     """
+    events = {}
+    for asset, triggered in triggering_events.items():
+        later = inlet_events[asset].after(max(e.timestamp for e in triggered).isoformat())
+        for event in [*triggered, *later]:
+            events[(event.timestamp, event.source_run_id)] = event
     loaded = []
-    events = [event for asset_events in events_by_asset.values() for event in asset_events]
-    for event in sorted(events, key=lambda event: event.timestamp):
+    for event in sorted(events.values(), key=lambda event: event.timestamp):
         extra = event.extra or {}
         if "parquet" not in extra:
             log.info("Asset event %s carries no Parquet file; nothing to load", extra)
