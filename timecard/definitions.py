@@ -20,6 +20,9 @@ The slug is the file name without `.yaml`, so it is unique by construction. A fi
     published: true                             # default false
     max_rows: 10000                             # at least 1; default 10000
     lookback_days: 31                           # 1-366; default 31
+    layout: "clientname=acme/rowdate={date}"    # optional raw partition layout (timecard.landing);
+                                                #   default TIMECARD_EVENTS_LAYOUT, else auto
+    partition_time: arrival                     # arrival | event; default TIMECARD_PARTITION_TIME
 
 Decisions:
 - A scheduled report is always published, as in Amazon Connect (a report must be published to
@@ -54,6 +57,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from timecard.errors import UsageError
+from timecard.landing import PARTITION_TIMES, parse_layout
 from timecard.timerange import PRESETS, TimeRange, custom_range, preset_range, zone
 
 if TYPE_CHECKING:
@@ -88,6 +92,8 @@ TOP_LEVEL_KEYS = (
     "published",
     "max_rows",
     "lookback_days",
+    "layout",
+    "partition_time",
 )
 FILTER_KEYS = ("agents", "routing_profiles", "hierarchies")
 TIME_RANGE_KEYS = ("preset", "start", "end")
@@ -123,6 +129,9 @@ class ReportDefinition:
     published: bool = False
     max_rows: int = DEFAULT_MAX_ROWS
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    # How the raw events land; None: the environment's default (TIMECARD_EVENTS_LAYOUT, ...).
+    layout: str | None = None
+    partition_time: str | None = None
 
     @property
     def filters(self) -> Filters:
@@ -201,6 +210,10 @@ class ReportDefinition:
         data["published"] = self.published
         data["max_rows"] = self.max_rows
         data["lookback_days"] = self.lookback_days
+        if self.layout:
+            data["layout"] = self.layout
+        if self.partition_time:
+            data["partition_time"] = self.partition_time
         return data
 
     def to_yaml(self) -> str:
@@ -296,6 +309,7 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
     lookback_days = _bounded_int(
         data, "lookback_days", DEFAULT_LOOKBACK_DAYS, 1, MAX_LOOKBACK_DAYS, problems
     )
+    layout, partition_time = _landing(data.get("layout"), data.get("partition_time"), problems)
     if problems:
         raise DefinitionError(source, problems)
     return ReportDefinition(
@@ -315,6 +329,8 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
         published=published,
         max_rows=max_rows,
         lookback_days=lookback_days,
+        layout=layout,
+        partition_time=partition_time,
     )
 
 
@@ -547,6 +563,29 @@ def _published(value: object, scheduled: bool, problems: list[str]) -> bool:
             "'published: false', or unschedule the report first (schedule: none)."
         )
     return value
+
+
+def _landing(layout: object, partition_time: object, problems: list[str]):
+    """The raw layout template and partition clock, each optional."""
+    if layout is not None:
+        if not isinstance(layout, str):
+            problems.append(
+                f"layout: must be text such as 'rowdate={{date}}', not {_kind(layout)}."
+            )
+            layout = None
+        else:
+            try:
+                parse_layout(layout)
+                layout = layout.strip()
+            except UsageError as error:
+                problems.append(f"layout: {error}")
+                layout = None
+    if partition_time is not None and partition_time not in PARTITION_TIMES:
+        problems.append(
+            f"partition_time: must be 'arrival' or 'event', not {_shown(partition_time)}."
+        )
+        partition_time = None
+    return layout, partition_time
 
 
 def _bounded_int(
