@@ -63,7 +63,7 @@ def publish_day(spec: pipeline.ReportSpec, local_date: str, run_id: str = "test-
     """Plan, condense, build, validate and publish one local day; returns what publish returns."""
     window_plan = pipeline.plan(spec, *local_window(spec, local_date))
     for day in window_plan["days"]:
-        pipeline.condense(**day)
+        pipeline.condense(spec, **day)
     staged = pipeline.build(spec, window_plan, run_id)
     pipeline.validate(spec, staged)
     return pipeline.publish(spec, window_plan, staged, f"timecard_{spec.slug}", run_id)

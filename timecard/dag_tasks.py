@@ -70,8 +70,8 @@ def list_raw_days(window_plan: dict) -> list[dict]:
     cached one, so a daily report with a 31-day lookback condenses one new raw day, not 32.
     Safe to run twice at once: both write equivalent files atomically.""",
 )
-def condense_day(day: str, with_activity: bool) -> dict:
-    return pipeline.condense(day, with_activity)
+def condense_day(spec: dict, day: str, with_activity: bool) -> dict:
+    return pipeline.condense(_spec(spec), day, with_activity)
 
 
 @task(
@@ -150,7 +150,7 @@ def publish_task(asset: Asset, on_published=None):
 def report_run(spec, window_plan, asset: Asset, on_published=None) -> None:
     """Wire the steps after planning: condense (mapped per day) → build → validate → publish.
     `on_published`: a notifier called once the report is published."""
-    condensed = condense_day.expand_kwargs(list_raw_days(window_plan))
+    condensed = condense_day.partial(spec=spec).expand_kwargs(list_raw_days(window_plan))
     staged = build_report(spec, window_plan)
     condensed >> staged
     validated = validate_report(spec, staged)

@@ -24,6 +24,9 @@ The slug is the file name without `.yaml`, so it is unique by construction. A fi
     notify:                                     # optional email on these outcomes
       email: [ops@example.com]                  #   recipients
       on: [published, failed, row_limit]        #   default all three
+    layout: "clientname=acme/rowdate={date}"    # optional raw partition layout (timecard.landing);
+                                                #   default TIMECARD_EVENTS_LAYOUT, else auto
+    partition_time: arrival                     # arrival | event; default TIMECARD_PARTITION_TIME
 
 Decisions:
 - A scheduled report is always published, as in Amazon Connect (a report must be published to
@@ -58,6 +61,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from timecard.errors import UsageError
+from timecard.landing import PARTITION_TIMES, parse_layout
 from timecard.timerange import PRESETS, TimeRange, custom_range, preset_range, zone
 
 if TYPE_CHECKING:
@@ -94,6 +98,8 @@ TOP_LEVEL_KEYS = (
     "lookback_days",
     "formats",
     "notify",
+    "layout",
+    "partition_time",
 )
 FORMATS = ("csv", "parquet")
 NOTIFY_KEYS = ("email", "on")
@@ -137,6 +143,9 @@ class ReportDefinition:
     formats: tuple[str, ...] = FORMATS
     notify_email: tuple[str, ...] = ()  # no recipients: no email
     notify_on: tuple[str, ...] = NOTIFY_EVENTS
+    # How the raw events land; None: the environment's default (TIMECARD_EVENTS_LAYOUT, ...).
+    layout: str | None = None
+    partition_time: str | None = None
 
     @property
     def filters(self) -> Filters:
@@ -219,6 +228,10 @@ class ReportDefinition:
             data["formats"] = list(self.formats)
         if self.notify_email:
             data["notify"] = {"email": list(self.notify_email), "on": list(self.notify_on)}
+        if self.layout:
+            data["layout"] = self.layout
+        if self.partition_time:
+            data["partition_time"] = self.partition_time
         return data
 
     def to_yaml(self) -> str:
@@ -316,6 +329,7 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
     )
     formats = _formats(data.get("formats"), problems)
     notify_email, notify_on = _notify(data.get("notify"), problems)
+    layout, partition_time = _landing(data.get("layout"), data.get("partition_time"), problems)
     if problems:
         raise DefinitionError(source, problems)
     return ReportDefinition(
@@ -338,6 +352,8 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
         formats=formats,
         notify_email=notify_email,
         notify_on=notify_on,
+        layout=layout,
+        partition_time=partition_time,
     )
 
 
@@ -611,6 +627,29 @@ def _published(value: object, scheduled: bool, problems: list[str]) -> bool:
             "'published: false', or unschedule the report first (schedule: none)."
         )
     return value
+
+
+def _landing(layout: object, partition_time: object, problems: list[str]):
+    """The raw layout template and partition clock, each optional."""
+    if layout is not None:
+        if not isinstance(layout, str):
+            problems.append(
+                f"layout: must be text such as 'rowdate={{date}}', not {_kind(layout)}."
+            )
+            layout = None
+        else:
+            try:
+                parse_layout(layout)
+                layout = layout.strip()
+            except UsageError as error:
+                problems.append(f"layout: {error}")
+                layout = None
+    if partition_time is not None and partition_time not in PARTITION_TIMES:
+        problems.append(
+            f"partition_time: must be 'arrival' or 'event', not {_shown(partition_time)}."
+        )
+        partition_time = None
+    return layout, partition_time
 
 
 def _bounded_int(

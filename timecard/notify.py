@@ -20,7 +20,7 @@ from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
 from timecard.settings import get_settings
 
-PLAN_TASKS = ("plan_scheduled_window", "plan_adhoc_window")
+PLAN_TASK = "plan_scheduled_window"
 
 
 class ReportEmail(SmtpNotifier):
@@ -61,15 +61,8 @@ def _outcome(context) -> str:
 
 
 def _window_plan(context) -> dict | None:
-    ti = context.get("ti")
-    for task_id in PLAN_TASKS:
-        try:
-            value = ti.xcom_pull(task_ids=task_id) if ti is not None else None
-        except Exception:  # noqa: BLE001 - the plan task may not exist in this DAG or not have run
-            value = None
-        if value:
-            return value.get("plan", value)
-    return None
+    """The run's window, from its plan task (None when planning itself failed)."""
+    return context["ti"].xcom_pull(task_ids=PLAN_TASK) or None
 
 
 def compose(

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from timecard import storage
 from timecard.settings import get_settings
 
+log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 FORMATS = ("csv", "parquet")
 MANIFEST_SUFFIX = "_manifest.json"
@@ -46,6 +48,8 @@ class ReportSpec:
     max_rows: int = 10_000
     lookback_days: int = 31
     formats: tuple[str, ...] = FORMATS
+    layout: str | None = None  # None: the environment's default
+    partition_time: str | None = None
 
     @classmethod
     def from_definition(cls, definition) -> ReportSpec:
@@ -60,6 +64,8 @@ class ReportSpec:
             max_rows=definition.max_rows,
             lookback_days=definition.lookback_days,
             formats=definition.formats,
+            layout=definition.layout,
+            partition_time=definition.partition_time,
         )
 
     def filters(self):
@@ -96,7 +102,7 @@ def plan(spec: ReportSpec, start: datetime, end: datetime) -> dict:
     from timecard.timerange import checked_range
 
     window = checked_range(start, end, spec.timezone)
-    request = engine.ReportRequest("", window, lookback_days=spec.lookback_days)
+    request = _request(spec, window)
     session_days, activity_days = engine.needed_days(request)
     return {
         "start": window.start.isoformat(),
@@ -111,22 +117,33 @@ def plan(spec: ReportSpec, start: datetime, end: datetime) -> dict:
     }
 
 
-def _request(spec: ReportSpec, window_plan: dict):
+def _request(spec: ReportSpec, window):
     from timecard import engine
-    from timecard.timerange import TimeRange
 
-    window = TimeRange(
-        datetime.fromisoformat(window_plan["start"]),
-        datetime.fromisoformat(window_plan["end"]),
-        spec.timezone,
-    )
     return engine.ReportRequest(
         get_settings().events_root,
         window,
         filters=spec.filters(),
         lookback_days=spec.lookback_days,
         max_rows=spec.max_rows,
+        **_landing_settings(spec),
     )
+
+
+def _landing_settings(spec: ReportSpec) -> dict:
+    """The report's own layout and partition clock, else the environment's."""
+    settings = get_settings()
+    return {
+        "layout": spec.layout or settings.events_layout,
+        "partition_time": spec.partition_time or settings.partition_time,
+    }
+
+
+def _planned_window(spec: ReportSpec, window_plan: dict):
+    from timecard.timerange import TimeRange
+
+    start, end = window_plan["start"], window_plan["end"]
+    return TimeRange(datetime.fromisoformat(start), datetime.fromisoformat(end), spec.timezone)
 
 
 ADHOC_PREFIX = "adhoc"
@@ -165,14 +182,16 @@ def adhoc_spec_and_window(params: dict, now: datetime):
 # -- 2. condense one raw UTC day ------------------------------------------------------------------
 
 
-def condense(day: str, with_activity: bool) -> dict:
+def condense(spec: ReportSpec, day: str, with_activity: bool) -> dict:
     """Condense one raw partition into the shared cache (a no-op for parts that are current):
     its LOGIN/LOGOUT events, and for a day around the report window also its activity and
     attributes, from one read."""
     from timecard.condensed import DayCache
+    from timecard.engine import landing_for
 
     settings = get_settings()
-    cache = DayCache(settings.events_root, settings.cache_root)
+    landing = landing_for(settings.events_root, **_landing_settings(spec))
+    cache = DayCache(landing, settings.cache_root)
     names = ("sessions", "activity", "attributes") if with_activity else ("sessions",)
     parts = list(cache.parts(date.fromisoformat(day), names).values())
     return {
@@ -195,12 +214,12 @@ def staging_folder(spec: ReportSpec, window_plan: dict, run_id: str) -> str:
 def build(spec: ReportSpec, window_plan: dict, run_id: str) -> dict:
     """Assemble the report from the condensed days and stage it for validation."""
     from timecard import engine
-
-    request = _request(spec, window_plan)
     from timecard.condensed import DayCache
 
-    cache = DayCache(request.events_root, get_settings().cache_root)
-    result = engine.assemble_report(request, cache)
+    request = _request(spec, _planned_window(spec, window_plan))
+    result = engine.assemble_report(request, DayCache(request.landing, get_settings().cache_root))
+    for warning in result.summary.warnings():
+        log.warning("%s", warning)
     folder = staging_folder(spec, window_plan, run_id)
     storage.write_parquet(storage.join(folder, "report.parquet"), result.report)
     storage.write_parquet(storage.join(folder, "sessions.parquet"), _typed(spec, request, result))
@@ -327,7 +346,18 @@ def build_manifest(
             )
         },
         "event_cache_fingerprints": summary["fingerprints"],
+        # What the readers understood, and the window's days that had no raw file at all.
+        "records_by_format": summary["formats"],
+        "records_by_shape": summary["shapes"],
+        "empty_days": summary["empty_days"],
+        "warnings": [warning for warning in _warnings(summary)],
     }
+
+
+def _warnings(summary: dict) -> list[str]:
+    from timecard.engine import RunSummary
+
+    return RunSummary(empty_days=summary["empty_days"]).warnings()
 
 
 def _utc_text(iso: str) -> str:

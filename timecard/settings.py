@@ -21,6 +21,8 @@ _IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").exists()
 ENV_VARS = (
     "TIMECARD_HOME",
     "TIMECARD_EVENTS_ROOT",
+    "TIMECARD_EVENTS_LAYOUT",
+    "TIMECARD_PARTITION_TIME",
     "TIMECARD_OUTPUT_ROOT",
     "TIMECARD_CACHE_ROOT",
     "TIMECARD_INSTANCE_ALIAS",
@@ -53,6 +55,10 @@ class S3Settings:
 class Settings:
     home: str
     events_root: str
+    # How raw files lie below the events root (see timecard.landing): a layout template or
+    # None (any known layout), and whether partitions follow arrival or event time.
+    events_layout: str | None
+    partition_time: str
     output_root: str
     cache_root: str
     instance_alias: str
@@ -79,6 +85,8 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         home=home,
         events_root=env.get("TIMECARD_EVENTS_ROOT") or f"{home}/events",
+        events_layout=(env.get("TIMECARD_EVENTS_LAYOUT") or "").strip() or None,
+        partition_time=(env.get("TIMECARD_PARTITION_TIME") or "").strip() or "arrival",
         output_root=env.get("TIMECARD_OUTPUT_ROOT") or f"{home}/output",
         cache_root=env.get("TIMECARD_CACHE_ROOT") or f"{home}/cache",
         instance_alias=_path_segment(env, "TIMECARD_INSTANCE_ALIAS", "my-instance"),

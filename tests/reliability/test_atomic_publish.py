@@ -124,7 +124,7 @@ def stage(run_id: str) -> tuple[dict, dict]:
     """Plan, condense, build and validate, as the DAG does before it publishes."""
     window_plan = pipeline.plan(SPEC, *WINDOW)
     for day in window_plan["days"]:
-        pipeline.condense(**day)
+        pipeline.condense(SPEC, **day)
     staged = pipeline.build(SPEC, window_plan, run_id)
     pipeline.validate(SPEC, staged)
     return window_plan, staged

@@ -2,6 +2,7 @@
 other dialects are checked for their table, every column and the partition key."""
 
 import dataclasses
+from contextlib import closing
 
 import duckdb
 import polars as pl
@@ -65,7 +66,8 @@ def test_the_duckdb_view_reads_every_published_day(published_days, capsys):
 def test_the_postgres_table_takes_the_published_rows(published_days, postgres_database, capsys):
     sql = ddl(capsys, "postgres")
     db = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=postgres_database)
-    with db, db.cursor() as cursor:
+    # closing(): a psycopg2 connection's own `with` ends a transaction, not the connection.
+    with closing(db), db, db.cursor() as cursor:
         cursor.execute(sql)
         cursor.execute(sql)  # running it twice is harmless
         for day, frame in published_days.items():

@@ -109,16 +109,17 @@ def test_filters_apply_to_the_rows(tmp_path):
     assert result.report["Hierarchy level 1"].to_list() == [None]
 
 
-def test_empty_window_is_a_header_only_report(tmp_path):
+def test_a_window_whose_raw_files_hold_no_session_is_a_header_only_report(tmp_path):
+    write_ndjson(tmp_path / "quiet", "2026-11-02", [event("HEART_BEAT", "2026-11-02T08:00:00Z")])
     result = run(
-        tmp_path / "nothing",
+        tmp_path / "quiet",
         tmp_path / "cache",
         "2026-11-02T00:00:00",
         "2026-11-03T00:00:00",
         "UTC",
     )
     assert result.csv_bytes().decode() == ",".join(REPORT_HEADER) + "\n"
-    assert result.summary.events_read == 0
+    assert result.summary.events_read == 1
 
 
 def test_row_limit_refuses_with_counts(tmp_path):
