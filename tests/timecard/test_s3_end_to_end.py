@@ -185,6 +185,9 @@ def test_an_assume_role_connection_reads_and_publishes_with_the_roles_temporary_
     try:
         published = publish_day(SEOUL, "2026-11-02")
         s3 = get_settings().s3
+        # The clients storage hands out (s3fs, Polars) carry the role's temporary keys.
+        filesystem, _ = storage._fs(s3_bucket)
+        polars_options = storage.polars_storage_options(s3_bucket)
     finally:
         settings_module._aws_session.cache_clear()
 
@@ -196,8 +199,17 @@ def test_an_assume_role_connection_reads_and_publishes_with_the_roles_temporary_
     assert s3.access_key_id in issued and s3.access_key_id != S3_KEY
     assert s3.secret_access_key == issued[s3.access_key_id].secret_access_key
     assert s3.session_token and s3.endpoint_url == s3_server
+    assert (filesystem.key, filesystem.token) == (s3.access_key_id, s3.session_token)
+    assert polars_options["aws_access_key_id"] == s3.access_key_id
+    assert polars_options["aws_session_token"] == s3.session_token
     assert published["rows"] == 4
     assert storage.read_parquet(output_urls(SEOUL, "2026-11-02")["parquet"]).height == 4
     out, err = capfd.readouterr()
     for text in (caplog.text, out, err):
-        assert S3_KEY not in text and S3_SECRET not in text
+        assert S3_SECRET not in text
+    assert S3_KEY not in out and S3_KEY not in err
+    # The connection's key id signs the one AssumeRole call: only botocore's own DEBUG wire
+    # log shows it (the signature header), as the reliability suite documents.
+    signed_by_key = [r for r in caplog.records if S3_KEY in r.getMessage()]
+    assert all(r.name.startswith("botocore") and r.levelname == "DEBUG" for r in signed_by_key)
+    assert all("/sts/aws4_request" in r.getMessage() for r in signed_by_key)
