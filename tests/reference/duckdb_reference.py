@@ -13,8 +13,9 @@ What it reads: partitions in a layout template (`date={date}`, `year={yyyy}/mont
 below a day's folder belongs to the day), filed by arrival time (one neighbour day is read on
 each side) or by event time (none). JSON files hold records one per line, back to back, pretty
 or mixed, gzip'd or not (told by content). Parquet has nested structs or JSON-text snapshots.
-Names and JSON keys are matched case-insensitively; a JSON-text value met on the way down a
-record path (a snapshot, AgentHierarchyGroups) is parsed and followed.
+Parquet names are matched case-insensitively; JSON keys as the event stream spells them or all
+lower-case. A text column met on the way down a record path (a snapshot, AgentHierarchyGroups
+stored as `string`) holds JSON text, in which the rest of the path is looked up.
 
 Like timecard, it trims edge white space (Unicode's White_Space characters) from every text field
 of a record, and a blank required field counts as missing.
@@ -83,12 +84,6 @@ _WHITE_SPACE += "\u2028\u2029\u202f\u205f\u3000"
 _ISO_INSTANT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}(:?\d{2})?)"
 
 _MACROS = r"""
--- The member of a JSON object whose key equals `name` (lower-case) ignoring case.
-CREATE TEMP MACRO json_member(object, name) AS
-    json_extract(object, '/' || list_filter(json_keys(object), lambda key: lower(key) = name)[1]);
--- An object, or a JSON string holding an object's JSON text (a snapshot Glue stored as
--- `string`), as that object. `value` appears once: nested calls must not grow exponentially.
-CREATE TEMP MACRO json_unwrapped(value) AS try_cast(value ->> '$' AS JSON);
 -- A leaf as text; objects and arrays are not text.
 CREATE TEMP MACRO json_text(value) AS
     CASE WHEN json_type(value) NOT IN ('OBJECT', 'ARRAY') THEN value ->> '$' END;
@@ -377,7 +372,7 @@ def _create_raw_events_view(connection: duckdb.DuckDBPyConnection, files: list[s
 
 def _select_json_records(paths: list[str], compression: str) -> str:
     """Each JSON value of the files is a record, however they are laid out (lines, back to back,
-    pretty-printed); its fields are found by `json_member`, ignoring the case of keys."""
+    pretty-printed)."""
     source = (
         f"read_json_objects({_sql_list(paths)}, format='unstructured', "
         f"compression='{compression}', filename=true) WITH ORDINALITY"
@@ -393,10 +388,10 @@ def _select_json_records(paths: list[str], compression: str) -> str:
 
 
 def _json_path(expression: str, path: tuple[str, ...]) -> str:
-    """The JSON value at `path` below the JSON `expression`, JSON text followed on the way."""
-    for part in path:
-        expression = f"json_member(json_unwrapped({expression}), {_literal(part.lower())})"
-    return expression
+    """The JSON value at `path` in the JSON `expression`, its keys spelled as the event stream
+    spells them or all lower-case (as the OpenX JSON SerDe writes them)."""
+    pointers = ("/" + "/".join(path), "/" + "/".join(path).lower())
+    return f"coalesce({', '.join(f'json_extract({expression}, {_literal(p)})' for p in pointers)})"
 
 
 def _parquet_sources(connection: duckdb.DuckDBPyConnection, paths: list[str]) -> list[str]:
@@ -435,7 +430,7 @@ def _select_record_columns(connection: duckdb.DuckDBPyConnection, source: str) -
 def _resolve(top_level: list, path: tuple[str, ...]) -> tuple[str | None, str | None]:
     """SQL expression and DuckDB type id of a record path, matching names case-insensitively.
 
-    A text column met before the path ends holds JSON text: the rest of the path is followed in it.
+    A text column met before the path ends holds JSON text: the rest of the path is looked up in it.
     """
     expression, type_id, children = None, None, top_level
     for depth, part in enumerate(path):
