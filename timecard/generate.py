@@ -690,10 +690,11 @@ def _records(events: pl.DataFrame, roster: _Roster, draws: _Draws) -> pl.DataFra
 
     is_activity = pl.col("event_type").is_in(["HEART_BEAT", "STATE_CHANGE"])
     configuration = pl.lit(roster.configurations).gather("agent")
-    previous_configuration = (
-        pl.when(draws.uniform(key, "profile change") < PROFILE_CHANGE_SHARE)
-        .then(pl.lit(roster.previous_configurations).gather("agent"))
-        .otherwise(configuration)
+    # One gather from both lists: the second half holds each agent before a profile change.
+    changed = draws.uniform(key, "profile change") < PROFILE_CHANGE_SHARE
+    both = pl.concat([roster.configurations, roster.previous_configurations])
+    previous_configuration = pl.lit(both).gather(
+        pl.col("agent") + changed.cast(pl.UInt32) * roster.configurations.len()
     )
     contacts = _contacts(is_activity, roster, draws)
     away = FIRST_AWAY + (draws.uniform(key, "next status") * (len(STATUSES) - FIRST_AWAY)).cast(
@@ -917,38 +918,60 @@ def encode_records(records: pl.DataFrame, shape: Shape) -> bytes:
     lower = shape == "ndjson-lower"
     texts = _json_records(_lower_names(records) if lower else records, lower)
     style = shape.removesuffix("-gz")
-    if style in ("ndjson", "ndjson-lower"):
-        data = "".join(text + "\n" for text in texts)
-    elif style == "concatenated":
-        data = "".join(texts)
+    if style in ("ndjson", "ndjson-lower", "concatenated"):
+        # Each text as it is, then a newline or nothing: no quoting, no copy through Python.
+        buffer = io.BytesIO()
+        texts.to_frame().write_csv(
+            buffer,
+            include_header=False,
+            quote_style="never",
+            line_terminator="" if style == "concatenated" else "\n",
+        )
+        encoded = buffer.getvalue()
     elif style == "pretty":
-        data = "".join(_pretty(text) + "\n" for text in texts)
+        encoded = "".join(_pretty(text) + "\n" for text in texts).encode()
     else:  # mixed: by position, a line, a record glued to the next, or an indented record
         styles = _by_position(len(texts), 3, "mixed")
         endings = ("\n", "", "\n")
-        data = "".join(
+        encoded = "".join(
             (_pretty(text) if kind == 2 else text) + endings[kind]
             for text, kind in zip(texts, styles, strict=True)
-        )
-    encoded = data.encode()
+        ).encode()
     return gzip.compress(encoded, compresslevel=6, mtime=0) if shape.endswith("-gz") else encoded
 
 
-def _json_records(records: pl.DataFrame, lower: bool) -> list[str]:
+def _json_records(records: pl.DataFrame, lower: bool) -> pl.Series:
     """One compact JSON text per record, null optional parts left out."""
     spelled = str.lower if lower else str
-    text = pl.struct(pl.all()).struct.json_encode()
+    text = pl.col("text")
     # Documented as "not applicable" to some events: absent from half of them, null in the rest.
-    previous = spelled("PreviousAgentSnapshot")
     missing = _by_position_expr(2, "previous snapshot missing") == 0
+    previous = spelled("PreviousAgentSnapshot")
     text = pl.when(missing).then(text.str.replace(f',"{previous}":null', "", literal=True))
-    text = text.otherwise(pl.struct(pl.all()).struct.json_encode())
-    for key in map(spelled, _LEFT_OUT_WHEN_NULL):
-        # A key is always followed by `:`, and a quote inside a string is escaped: these
-        # patterns cannot match inside a value.
-        text = text.str.replace_all(f',"{key}":null', "", literal=True)
-        text = text.str.replace_all(f'"{key}":null,', "", literal=True)
-    return records.select(text.alias("text"))["text"].to_list()
+    text = text.otherwise(pl.col("text"))
+    # A key is always followed by `:`, and a quote inside a string is escaped: these patterns
+    # cannot match inside a value. One pass per key the records have (passes are what cost).
+    for key, is_last in _optional_keys(records.schema, set(map(spelled, _LEFT_OUT_WHEN_NULL))):
+        pattern = f',"{key}":null' if is_last else f'"{key}":null,'
+        text = text.str.replace_all(pattern, "", literal=True)
+    encoded = records.select(text=pl.struct(pl.all()).struct.json_encode())
+    return encoded.select(text)["text"]
+
+
+def _optional_keys(schema: pl.Schema, wanted: set[str]) -> set[tuple[str, bool]]:
+    """(key, whether it is the last field of its struct) of the `wanted` keys in the records."""
+    found = set()
+    pending = [list(schema.items())]
+    while pending:
+        fields = pending.pop()
+        for position, (name, dtype) in enumerate(fields):
+            if name in wanted:
+                found.add((name, position == len(fields) - 1))
+            while isinstance(dtype, pl.List):
+                dtype = dtype.inner
+            if isinstance(dtype, pl.Struct):
+                pending.append([(field.name, field.dtype) for field in dtype.fields])
+    return found
 
 
 def _pretty(text: str) -> str:
