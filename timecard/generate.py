@@ -919,16 +919,19 @@ def encode_records(records: pl.DataFrame, shape: Shape) -> bytes:
     texts = _json_records(_lower_names(records) if lower else records, lower)
     style = shape.removesuffix("-gz")
     if style in ("ndjson", "ndjson-lower", "concatenated"):
-        # Each text as it is, then a newline or nothing: no quoting, no copy through Python.
+        # Each text as it is, then a newline or nothing: no quoting, no copy through Python, and
+        # gzip without a time in its header, so reruns match.
         buffer = io.BytesIO()
         texts.to_frame().write_csv(
             buffer,
             include_header=False,
             quote_style="never",
             line_terminator="" if style == "concatenated" else "\n",
+            compression="gzip" if shape.endswith("-gz") else "uncompressed",
+            check_extension=False,
         )
-        encoded = buffer.getvalue()
-    elif style == "pretty":
+        return buffer.getvalue()
+    if style == "pretty":
         encoded = "".join(_pretty(text) + "\n" for text in texts).encode()
     else:  # mixed: by position, a line, a record glued to the next, or an indented record
         styles = _by_position(len(texts), 3, "mixed")
