@@ -13,7 +13,13 @@ before midnight can land in the next day's partition. About 0.1% are delivered a
 sometimes into a later file or partition. A file holds its records in arrival order with a little
 shuffling, so they are not in event-time order. Only arrivals in `[start, start + days)` are
 written: the stream is cut there, like a real bucket, so the first day holds LOGOUTs whose LOGIN
-came before it.
+came before it. With `partition_time="event"` each record is filed under its EventTimestamp's
+UTC day or hour instead (Firehose dynamic partitioning); the records written are the same.
+
+Shapes. Every record is built as one Polars frame of CamelCase structs; `encode_records` writes it
+in each real landing's shape (JSON in lines, back to back, pretty or mixed, gzip'd or not, keys
+lower-cased; Parquet nested, pyarrow-written, or as Firehose converts it with a Glue table), so
+the same arguments give the same records in every shape.
 
 Speed and determinism. The roster and the shift plan (one row per session) are made in Python with
 one random stream per agent and per agent-day; everything per event is vectorized in Polars, one
