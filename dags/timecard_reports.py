@@ -31,6 +31,8 @@ for definition in definitions:
         ),
         start_date=datetime(2026, 1, 1),
         catchup=False,
+        # Scheduling a report was the user's act: its DAG starts active, as in Connect.
+        is_paused_upon_creation=False,
         max_active_runs=4,
         default_args=dag_tasks.TASK_DEFAULTS,
         tags=["timecard", "login-logout-report"],

@@ -21,7 +21,7 @@ from timecard.errors import RowLimitExceeded, UsageError
 from timecard.timerange import TimeRange
 from transforms import normalize, sessions
 from transforms import report as report_transforms
-from transforms.filters import Filters, hierarchy_levels
+from transforms.filters import Filters, hierarchy_levels, known_values, unmatched
 from transforms.normalize import TIMESTAMP
 
 DEFAULT_LOOKBACK_DAYS = 31
@@ -89,6 +89,8 @@ class ReportResult:
     report: pl.DataFrame
     quarantine: pl.DataFrame
     summary: RunSummary
+    # Filter values that match no session in the range → the closest known values (empty report).
+    unmatched_filters: dict = field(default_factory=dict)
 
     def csv_bytes(self) -> bytes:
         return report_transforms.to_csv_bytes(self.report)
@@ -182,7 +184,8 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
         [normalize.empty_quarantine()]
         + [(activity_parts.get(day) or part).quarantine() for day, part in session_parts.items()]
     )
-    return ReportResult(request, report, quarantine, summary)
+    misses = unmatched(request.filters, known_values(session_table)) if report.is_empty() else {}
+    return ReportResult(request, report, quarantine, summary, misses)
 
 
 def _ts(instant) -> pl.Expr:
