@@ -24,6 +24,15 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.agents or self.routing_profiles or self.hierarchies)
 
+    def describe(self) -> str:
+        """One line for people: 'routing profiles: Billing, Sales · agents: b', or 'none'."""
+        kinds = (
+            ("agents", self.agents),
+            ("routing profiles", self.routing_profiles),
+            ("hierarchies", self.hierarchies),
+        )
+        return " · ".join(f"{kind}: {', '.join(v)}" for kind, v in kinds if v) or "none"
+
     def as_dict(self) -> dict[str, list[str]]:
         return {
             "agents": list(self.agents),

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.ui.conftest import ADHOC_SLUG, DAILY_ROWS, PASSWORDS, REPORT_DATE
+from tests.ui.conftest import DAILY_ROWS, PASSWORDS, REPORT_DATE
 from tests.ui.pages import Page
 from timecard import storage
 from timecard.errors import UsageError
@@ -28,7 +28,8 @@ from timecard.ui.outputs import OutputRef
 USERS = "admin:admin,viewer:viewer:ops,editor:user:ops"
 DAILY = f"/reports/daily-seoul/{REPORT_DATE}"
 PAYROLL = f"/reports/payroll/{REPORT_DATE}"
-ADHOC = f"/adhoc/{ADHOC_SLUG}/{REPORT_DATE}"
+# The ad hoc output's address holds the short id of its run: fill in with `report_home.adhoc_id`.
+ADHOC = f"/adhoc/{{adhoc_id}}/{REPORT_DATE}"
 SEVEN_DAYS_PLUS = {"preset": "custom", "start": "2026-11-01T00:00", "end": "2026-11-08T00:01"}
 
 
@@ -123,7 +124,7 @@ def test_the_plugin_mounts_the_app_and_adds_the_navigation_entry(api):
     [plugin] = [p for p in response.json()["plugins"] if p["name"] == "timecard_ui"]
     assert [app["url_prefix"] for app in plugin["fastapi_apps"]] == ["/timecard"]
     [view] = plugin["external_views"]
-    assert view["name"] == "Login/Logout reports"
+    assert view["name"] == "Logins"  # the navigation bar cuts anything much longer
     assert view["href"] == "/timecard/" and view["url_route"] == "login-logout-reports"
     assert view["destination"] == "nav"
 
@@ -136,7 +137,7 @@ ROUTES = [
     DAILY,
     f"{DAILY}/timeline",
     f"{DAILY}/csv",
-    f"/adhoc/{ADHOC_SLUG}",
+    "/adhoc/{adhoc_id}",
     ADHOC,
     f"{ADHOC}/timeline",
     f"{ADHOC}/csv",
@@ -150,7 +151,7 @@ SEE_OTHER = {"/runs/{adhoc_run_id}": 303}
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_anonymous_requests_are_refused_on_every_route(api, report_home, route):
-    path = route.format(adhoc_run_id=report_home.adhoc_run_id)
+    path = route.format(adhoc_run_id=report_home.adhoc_run_id, adhoc_id=report_home.adhoc_id)
     assert api.get(path, user=None).status_code == 401
     response = api.client.get(f"/timecard{path}", headers={"Authorization": "Bearer not-a-token"})
     assert response.status_code == 403
@@ -162,7 +163,7 @@ def test_each_role_gets_each_route(api, report_home, route, user):
     expected = SEE_OTHER.get(route, 200)
     if route == "/generate" and user == "viewer":
         expected = 403  # generating triggers a DAG run: a Viewer may not
-    path = route.format(adhoc_run_id=report_home.adhoc_run_id)
+    path = route.format(adhoc_run_id=report_home.adhoc_run_id, adhoc_id=report_home.adhoc_id)
     assert api.get(path, user).status_code == expected
 
 
@@ -211,20 +212,56 @@ def test_the_report_list_shows_schedule_zone_filters_publication_last_run_and_la
     rows = {
         row.attrs["data-slug"]: [td.text for td in row.iter("td")] for row in page.table("reports")
     }
-    assert rows["daily-seoul"][:5] == ["Daily Seoul", "daily", "Asia/Seoul", "none", "yes"]
-    assert rows["daily-seoul"][5].startswith("success ")
-    assert rows["daily-seoul"][6] == REPORT_DATE
-    assert rows["payroll"][3] == "routing profile: Billing"
-    assert rows["drafts"][4:7] == ["not published", "never run", "none yet"]
+    assert rows["daily-seoul"][:6] == ["Daily Seoul", "daily", "active", "Asia/Seoul", "none", "yes"]
+    assert rows["daily-seoul"][6].startswith("success ")
+    assert rows["daily-seoul"][7] == REPORT_DATE
+    assert rows["payroll"][4] == "routing profile: Billing"
+    assert rows["drafts"][2] == "not scheduled"
+    assert rows["drafts"][5:8] == ["not published", "never run", "none yet"]
     latest = [a.attrs["href"] for a in page.all("a") if "latest" in a.attrs.get("class", "")]
     assert f"/timecard{DAILY}" in latest
-    assert [row.text for row in page.table("adhoc")] == [f"{REPORT_DATE} {ADHOC_SLUG}"]
+
+
+def test_the_ad_hoc_list_shows_name_window_zone_filters_and_who_ran_it_when(api, report_home):
+    [row] = api.page("/", "viewer").table("adhoc")
+    assert row.attrs["data-output"] == report_home.adhoc_id
+    assert [td.text for td in row.iter("td")] == [
+        "Seoul check",
+        "2026-11-02 00:00:00 to 2026-11-03 00:00:00",
+        "Asia/Seoul",
+        "routing profiles: Billing",
+        "dag_test",  # the user `dag.test()` records as the one who triggered the run
+        "2026-11-02 15:00:00",
+    ]
+    [link] = row.iter("a")
+    assert link.attrs["href"] == f"/timecard{ADHOC.format(adhoc_id=report_home.adhoc_id)}"
+
+
+def test_a_paused_report_dag_is_shown_as_paused(api):
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    def set_paused(paused: bool) -> None:
+        with create_session() as session:
+            session.execute(
+                update(DagModel)
+                .where(DagModel.dag_id == "timecard_daily-seoul")
+                .values(is_paused=paused)
+            )
+
+    set_paused(True)
+    try:
+        [row] = [r for r in api.page("/").table("reports") if r.attrs["data-slug"] == "daily-seoul"]
+        assert list(row.iter("td"))[2].text == "paused"
+    finally:
+        set_paused(False)
 
 
 # -- the report view ------------------------------------------------------------------------------
 
 
-def test_the_report_view_shows_window_zone_filters_and_row_count(api):
+def test_the_report_view_shows_window_zone_filters_and_row_count(api, report_home):
     page = api.page(DAILY)
     facts = page.by_id("row-count")
     assert facts.text == str(DAILY_ROWS)
@@ -233,7 +270,7 @@ def test_the_report_view_shows_window_zone_filters_and_row_count(api):
     assert "2026-11-01T15:00:00Z to 2026-11-02T15:00:00Z" in text
     assert "Asia/Seoul" in text
     assert "Amazon Connect's download holds only the rows on the visible page" in text
-    adhoc = api.page(ADHOC).root.text
+    adhoc = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id)).root.text
     assert "Seoul check" in adhoc and "routing profiles: Billing" in adhoc
 
 
@@ -415,8 +452,9 @@ def test_generate_triggers_the_adhoc_dag_and_follows_the_run(api):
 
 def test_a_finished_run_opens_its_output(api, report_home):
     response = api.get(f"/runs/{report_home.adhoc_run_id}", "viewer")
-    assert response.headers["location"] == f"/timecard{ADHOC}"
-    page = api.page(ADHOC, "viewer")
+    adhoc = ADHOC.format(adhoc_id=report_home.adhoc_id)
+    assert response.headers["location"] == f"/timecard{adhoc}"
+    page = api.page(adhoc, "viewer")
     assert page.column("report", "Username") == ["b", "c", "f"]  # Billing only
 
 
