@@ -212,7 +212,14 @@ def test_the_report_list_shows_schedule_zone_filters_publication_last_run_and_la
     rows = {
         row.attrs["data-slug"]: [td.text for td in row.iter("td")] for row in page.table("reports")
     }
-    assert rows["daily-seoul"][:6] == ["Daily Seoul", "daily", "active", "Asia/Seoul", "none", "yes"]
+    assert rows["daily-seoul"][:6] == [
+        "Daily Seoul",
+        "daily",
+        "active",
+        "Asia/Seoul",
+        "none",
+        "yes",
+    ]
     assert rows["daily-seoul"][6].startswith("success ")
     assert rows["daily-seoul"][7] == REPORT_DATE
     assert rows["payroll"][4] == "routing profile: Billing"

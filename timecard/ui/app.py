@@ -46,8 +46,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from timecard import pipeline
 from timecard.definitions import check_slug, load_all, parse_definition
-from timecard.known_values import known_filter_values
 from timecard.errors import TimecardError, UsageError
+from timecard.known_values import known_filter_values
 from timecard.settings import get_settings
 from timecard.timerange import PRESETS
 from timecard.ui import NAV_NAME, URL_ROUTE, access, charts, outputs, table
