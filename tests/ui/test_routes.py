@@ -8,10 +8,12 @@ team `finance`, so there is a report that `viewer` and `editor` cannot read at a
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -560,3 +562,167 @@ def test_any_accepted_address_stays_inside_its_report_folder(kind, slug, day):
     for url in output_urls(spec, ref.date).values():
         assert Path(url).resolve().parent.parent == folder
         assert re.fullmatch(r"date=\d{4}-\d{2}-\d{2}", Path(url).parent.name)
+
+
+# -- issue 14: what a Connect user meets --------------------------------------------------------
+
+
+@contextmanager
+def paused(dag_id: str):
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    def set_paused(value: bool) -> None:
+        with create_session() as session:
+            session.execute(
+                update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=value)
+            )
+
+    set_paused(True)
+    try:
+        yield
+    finally:
+        set_paused(False)
+
+
+def test_the_report_dags_and_the_adhoc_dag_start_active(report_home):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.ui.conftest import DAGS
+
+    bag = DagBag(dag_folder=str(DAGS))
+    for dag_id in ("timecard_adhoc", "timecard_daily-seoul", "timecard_payroll"):
+        assert bag.dags[dag_id].is_paused_upon_creation is False
+
+
+def test_a_run_page_of_a_paused_dag_says_so_and_who_can_unpause_it(api):
+    with paused("timecard_adhoc"):
+        response = api.generate({"name": "Waiting", "preset": "yesterday", "timezone": "UTC"})
+        page = Page(api.get(response.headers["location"].removeprefix("/timecard"), "editor").text)
+    notice = page.by_id("paused").text
+    assert "The timecard_adhoc DAG is paused" in notice
+    assert "Op or Admin role" in notice and "airflow dags unpause timecard_adhoc" in notice
+    # Unpaused, the same run page no longer claims it.
+    follow = api.get(response.headers["location"].removeprefix("/timecard"), "editor")
+    assert 'id="paused"' not in follow.text
+
+
+def test_two_ad_hoc_runs_with_the_same_name_get_their_own_outputs():
+    from timecard import pipeline
+
+    params = {"name": "Ad hoc report", "preset": "yesterday", "timezone": "UTC"}
+    now = datetime(2026, 11, 3, 9, tzinfo=UTC)
+    first, _ = pipeline.adhoc_spec_and_window(params, now, "manual__2026-11-03T09:00:00_a")
+    second, _ = pipeline.adhoc_spec_and_window(params, now, "manual__2026-11-03T09:00:00_b")
+    assert first.slug != second.slug
+    assert pipeline.output_urls(first, "2026-11-02") != pipeline.output_urls(second, "2026-11-02")
+    korean, _ = pipeline.adhoc_spec_and_window(params | {"name": "상담원 로그인"}, now, "r1")
+    assert korean.name == "상담원 로그인" and korean.slug == pipeline.adhoc_output_id("r1")
+
+
+def test_report_times_are_local_with_the_zone_in_the_header_and_iso_in_the_csv(api):
+    page = api.page(f"{DAILY}?sort=username")
+    headers = {th.attrs["data-col"]: th.text for th in page.by_id("report").iter("th")}
+    assert headers["login-time"] == "Login time (Asia/Seoul)"
+    assert headers["last-activity"] == "Last activity (Asia/Seoul)"
+    logins = page.column("report", "Login time")
+    assert logins[0] == "2026-11-02 08:00:00"  # a, the README's worked example
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", t) for t in logins if t)
+    assert "2026-11-02T08:00:00+09:00" in api.get(f"{DAILY}/csv").text
+
+
+def test_the_table_hides_the_long_columns_by_default_and_keeps_username_sticky(api):
+    page = api.page(DAILY)
+    table = page.by_id("report")
+    assert table.attrs["data-default-hidden"] == "agent-arn session-duration-seconds"
+    toggles = [box.attrs["data-column-toggle"] for box in page.by_id("columns").iter("input")]
+    assert "agent-arn" in toggles and "username" not in toggles
+    css = api.get("/static/timecard.css").text
+    assert 'table.report [data-col="username"] { position: sticky; left: 0;' in css
+
+
+def test_filters_read_without_a_stray_separator(api, report_home):
+    adhoc = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id))
+    assert adhoc.by_id("filters").text == "routing profiles: Billing"
+    assert api.page(DAILY).by_id("filters").text == "none"
+
+
+def test_the_filter_pickers_offer_the_values_in_the_condensed_attributes(api):
+    page = api.page("/generate", "editor")
+    offered = {
+        kind: [option.attrs["value"] for option in page.by_id(f"known-{kind}").iter("option")]
+        for kind in ("agents", "routing_profiles", "hierarchies")
+    }
+    agents = sorted(["a", "b", "c", "d", "e", "f", *(f"agent-{n:02d}" for n in range(1, 31))])
+    assert offered == {
+        "agents": agents,
+        "routing_profiles": ["Billing", "Sales Inbound"],
+        "hierarchies": ["Americas", "Americas/Sales"],
+    }
+    assert page.by_id("pick-agents").attrs["list"] == "known-agents"
+
+
+def test_run_ad_hoc_from_a_scheduled_report_prefills_its_window_length_and_filters(api):
+    page = api.page("/generate?from=payroll", "admin")
+    fields = {i.attrs["name"]: i.attrs.get("value") for i in page.all("input") if "name" in i.attrs}
+    boxes = {t.attrs["name"]: t.text for t in page.all("textarea")}
+    assert fields["name"] == "Payroll (ad hoc)"
+    assert boxes["routing_profiles"] == "Billing"
+    [presets] = [select for select in page.all("select") if select.attrs["name"] == "preset"]
+    [preset] = [o.attrs["value"] for o in presets.iter("option") if "selected" in o.attrs]
+    start, end = (datetime.fromisoformat(fields[key]) for key in ("start", "end"))
+    assert preset == "custom" and end - start == timedelta(days=1)
+    assert (start.hour, start.minute, end.hour) == (0, 0, 0)  # local midnights: its own window
+
+
+def test_change_filters_opens_generate_prefilled_from_the_output(api, report_home):
+    view = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id), "editor")
+    link = view.by_id("change-filters").attrs["href"].removeprefix("/timecard")
+    page = api.page(link, "editor")
+    fields = {i.attrs["name"]: i.attrs.get("value") for i in page.all("input") if "name" in i.attrs}
+    assert (fields["name"], fields["start"], fields["end"]) == (
+        "Seoul check",
+        "2026-11-02T00:00:00",
+        "2026-11-03T00:00:00",
+    )
+    assert {t.attrs["name"]: t.text for t in page.all("textarea")}["routing_profiles"] == "Billing"
+    zone = [o.text for o in page.by_id("generate").iter("option") if "selected" in o.attrs]
+    assert "Asia/Seoul" in zone
+
+
+def test_save_as_saved_report_offers_validated_yaml_and_the_create_command(
+    api, report_home, tmp_path
+):
+    from timecard.definitions import load_definition
+
+    view = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id), "editor")
+    save_path = view.by_id("save-as").attrs["href"].removeprefix("/timecard")
+    response = api.get(save_path, "editor")
+    command = Page(response.text).by_id("create-command").attrs["value"]
+    assert command == (
+        "timecard reports create seoul-check --name 'Seoul check' --tz Asia/Seoul "
+        "--routing-profile Billing --start 2026-11-02T00:00:00 --end 2026-11-03T00:00:00"
+    )
+    # The YAML as shown (the page collapses no white space inside <pre>) loads as a definition.
+    shown = re.search(r'<pre id="definition-yaml">(.*?)</pre>', response.text, re.DOTALL)[1]
+    saved = tmp_path / "seoul-check.yaml"
+    saved.write_text(html.unescape(shown))
+    definition = load_definition(saved)
+    assert (definition.name, definition.routing_profiles) == ("Seoul check", ("Billing",))
+    # A viewer may not create reports: no button, and the page is refused.
+    assert 'id="save-as"' not in api.get(ADHOC.format(adhoc_id=report_home.adhoc_id), "viewer").text
+    assert api.get(save_path, "viewer").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "status"), [(f"{DAILY}?sort=password", 400), ("/reports/nope/2026-11-02", 404)]
+)
+def test_error_pages_sit_in_the_layout_with_the_navigation(api, path, status):
+    response = api.get(path)
+    assert response.status_code == status
+    page = Page(response.text)
+    home = [a for a in page.all("a") if "home" in a.classes]
+    assert home and home[0].attrs["href"] == "/timecard/"
+    assert page.by_id("back").attrs["href"] == "/timecard/"
+    assert any("timecard.css" in link.attrs.get("href", "") for link in page.all("link"))
