@@ -11,10 +11,12 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given
@@ -694,24 +696,29 @@ def test_change_filters_opens_generate_prefilled_from_the_output(api, report_hom
 def test_save_as_saved_report_offers_validated_yaml_and_the_create_command(
     api, report_home, tmp_path
 ):
-    from timecard.definitions import load_definition
+    from timecard.cli import main
 
     view = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id), "editor")
     save_path = view.by_id("save-as").attrs["href"].removeprefix("/timecard")
     response = api.get(save_path, "editor")
-    command = Page(response.text).by_id("create-command").attrs["value"]
+    command = Page(response.text).by_id("create-command").text
     assert command == (
         "timecard reports create seoul-check --name 'Seoul check' --tz Asia/Seoul "
         "--routing-profile Billing --start 2026-11-02T00:00:00 --end 2026-11-03T00:00:00"
     )
-    # The YAML as shown (the page collapses no white space inside <pre>) loads as a definition.
+    # The command, run as shown, writes exactly the YAML the page offers.
     shown = re.search(r'<pre id="definition-yaml">(.*?)</pre>', response.text, re.DOTALL)[1]
-    saved = tmp_path / "seoul-check.yaml"
-    saved.write_text(html.unescape(shown))
-    definition = load_definition(saved)
-    assert (definition.name, definition.routing_profiles) == ("Seoul check", ("Billing",))
+    assert main([*shlex.split(command)[1:], "--dir", str(tmp_path)]) == 0
+    assert (tmp_path / "seoul-check.yaml").read_text() == html.unescape(shown)
+    link = [a for a in Page(response.text).all("a") if a.attrs.get("id") == "download-yaml"][0]
+    assert link.attrs["download"] == "seoul-check.yaml"
+    assert unquote(link.attrs["href"].split(",", 1)[1]) == html.unescape(shown)
+    # Another slug is checked like the loader checks it.
+    refused = api.get(f"{save_path}?slug=Bad%20Slug", "editor")
+    assert "Bad Slug" in refused.text and 'id="create-command"' not in refused.text
     # A viewer may not create reports: no button, and the page is refused.
-    assert 'id="save-as"' not in api.get(ADHOC.format(adhoc_id=report_home.adhoc_id), "viewer").text
+    viewer_view = api.get(ADHOC.format(adhoc_id=report_home.adhoc_id), "viewer").text
+    assert 'id="save-as"' not in viewer_view
     assert api.get(save_path, "viewer").status_code == 403
 
 

@@ -7,13 +7,15 @@ document.addEventListener("click", async (event) => {
   if (!button) return;
   const field = document.getElementById(button.dataset.copy);
   const status = document.getElementById("copy-status");
+  const isField = "value" in field; // the share link's input, or a <pre> of text
   try {
-    await navigator.clipboard.writeText(field.value);
+    await navigator.clipboard.writeText(isField ? field.value : field.textContent);
   } catch {
-    field.select();
+    if (isField) field.select();
+    else window.getSelection().selectAllChildren(field);
     document.execCommand("copy");
   }
-  if (status) status.textContent = "Link copied.";
+  if (status) status.textContent = isField ? "Link copied." : "Copied.";
 });
 
 // Rows per page: show the new page size at once.
