@@ -87,9 +87,7 @@ def test_a_filter_that_matches_nothing_prints_the_closest_known_values(
 # -- backfill --------------------------------------------------------------------------------------
 
 
-def test_a_backfill_range_without_a_window_says_which_windows_lie_around_it(
-    weekly_report, capsys
-):
+def test_a_backfill_range_without_a_window_says_which_windows_lie_around_it(weekly_report, capsys):
     code = run("backfill", weekly_report, "--from", "2026-11-03", "--to", "2026-11-04")
     assert code == 2
     line = assert_one_paragraph_refusal(capsys.readouterr().err)
