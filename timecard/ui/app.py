@@ -3,10 +3,12 @@
 Routes, below the mount point:
 
     /                                  saved reports (and ad hoc outputs) the user may see
-    /{kind}/{slug}                     the outputs of one report, by date (kind: reports|adhoc)
+    /{kind}/{slug}                     the outputs of one report, by date (kind: reports|adhoc;
+                                       an ad hoc output's slug is the short id of its run)
     /{kind}/{slug}/{date}              report view: window, filters, table, download, link
     /{kind}/{slug}/{date}/timeline     agents logged in over the window; sessions on this page
     /{kind}/{slug}/{date}/csv          the complete CSV, as `Login_Logout report.csv`
+    /{kind}/{slug}/{date}/save         an output as a saved report: its YAML and create command
     /generate                          the ad hoc form; POST triggers the `timecard_adhoc` DAG
     /runs/{run_id}                     follows an ad hoc run and opens its output when done
     /static/{name}                     the page's stylesheet and script
@@ -18,6 +20,8 @@ only reads published files and Airflow's metadata.
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -259,11 +263,7 @@ def _values_from_report(request: Request, user: BaseUser, slug: str) -> dict:
         "timezone": definition.timezone,
         **{key: "\n".join(getattr(definition, key)) for key in _FILTER_KINDS},
     }
-    if definition.range_preset:
-        values["preset"] = definition.range_preset
-    elif definition.range_start:
-        values |= {"preset": "custom", "start": definition.range_start, "end": definition.range_end}
-    elif definition.is_scheduled:
+    if definition.is_scheduled:
         window = previous_window(
             datetime.now(UTC), definition.timezone, definition.weekdays, definition.window_days
         )
@@ -273,6 +273,10 @@ def _values_from_report(request: Request, user: BaseUser, slug: str) -> dict:
             "start": window.start.astimezone(tz).strftime(_LOCAL_INPUT),
             "end": window.end.astimezone(tz).strftime(_LOCAL_INPUT),
         }
+    elif definition.range_preset:  # an unscheduled report's default range for ad hoc runs
+        values["preset"] = definition.range_preset
+    elif definition.range_start:
+        values |= {"preset": "custom", "start": definition.range_start, "end": definition.range_end}
     return values
 
 
@@ -407,15 +411,11 @@ def save_as_saved_report(
 
 
 def _suggested_slug(name: str) -> str:
-    import re
-
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64] or "my-report"
 
 
 def _create_command(definition) -> str:
     """`timecard reports create ...` with every option the definition needs, shell-quoted."""
-    import shlex
-
     words = ["timecard", "reports", "create", definition.slug, "--name", definition.name]
     words += ["--tz", definition.timezone]
     for option, values in (

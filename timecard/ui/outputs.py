@@ -1,6 +1,7 @@
 """Published outputs, addressed by kind, slug and date only: never by a storage path.
 
-A client names an output as `reports/<slug>/<date>` (a saved report) or `adhoc/<slug>/<date>`.
+A client names an output as `reports/<slug>/<date>` (a saved report) or `adhoc/<id>/<date>` (an
+ad hoc run's output, by the short id derived from its run: `pipeline.adhoc_output_id`).
 The slug must match the saved-report slug pattern and the date must be a real calendar date,
 both checked before any storage URL is built; the URL itself comes from `pipeline.output_urls`,
 the same function that published the file. No client text reaches storage in any other way, so
