@@ -3,14 +3,22 @@
 The api-server never reads raw events: it reads the `attributes` parts the report runs have
 already condensed (names, routing profile and hierarchy of every LOGIN/LOGOUT event), through
 `timecard.storage`. A part counts once its marker (`attributes.json`) exists, as for a run.
+Only the most recent condensed days are read, so the Generate page stays quick on a cache that
+holds years: the people and teams of the last two months are the ones a report is run for.
 """
 
 from __future__ import annotations
+
+import re
+from datetime import date, timedelta
 
 from timecard import storage
 from timecard.settings import get_settings
 
 _MARKER = "/attributes.json"
+RECENT_DAYS = 62
+# <cache base>/<YYYY-MM-DD>/<fingerprint>/attributes.json
+_PART = re.compile(r"/(?P<day>\d{4}-\d{2}-\d{2})/[^/]+/attributes\.json$")
 
 
 def known_filter_values() -> dict[str, list[str]]:
@@ -22,10 +30,16 @@ def known_filter_values() -> dict[str, list[str]]:
 
     settings = get_settings()
     base = DayCache(settings.events_root, settings.cache_root).base
-    parts = [
-        file.url.removesuffix(_MARKER) + "/attributes.parquet"
+    markers = {
+        file.url: date.fromisoformat(match["day"])
         for file in storage.list_files(base)
-        if file.url.endswith(_MARKER)
+        if (match := _PART.search(file.url))
+    }
+    newest = max(markers.values(), default=None)
+    parts = [
+        url.removesuffix(_MARKER) + "/attributes.parquet"
+        for url, day in markers.items()
+        if newest and day > newest - timedelta(days=RECENT_DAYS)
     ]
     columns = [*FILTER_COLUMNS.values(), *HIERARCHY_COLUMNS]
     frames = [storage.read_parquet(url).select(columns) for url in parts]
