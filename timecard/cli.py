@@ -8,6 +8,7 @@ import sys
 import traceback
 from datetime import UTC, date, datetime
 
+from timecard.ddl import DIALECTS
 from timecard.errors import TimecardError, UsageError
 from timecard.reports_cli import add_reports_parser
 from timecard.settings import get_settings
@@ -45,6 +46,24 @@ def _window_date(text: str) -> date:
     )
 
 
+def _add_landing_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("how raw events land (README: Connecting your instance)")
+    group.add_argument(
+        "--layout",
+        metavar="TEMPLATE",
+        help="partition layout below the events root: date, ymd, firehose, or a template such "
+        "as 'rowdate={date}' or '{yyyy}/{MM}/{dd}/{HH}' (default: TIMECARD_EVENTS_LAYOUT, "
+        "else any of the three known layouts)",
+    )
+    group.add_argument(
+        "--partition-time",
+        choices=("arrival", "event"),
+        help="partitions follow arrival time (Firehose's own prefixes: one neighbouring day "
+        "is read on each side) or event time (dynamic partitioning on EventTimestamp) "
+        "(default: TIMECARD_PARTITION_TIME, else arrival)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="timecard",
@@ -66,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--cache", metavar="ROOT", help="condensed event cache (default: TIMECARD_CACHE_ROOT)"
     )
+    _add_landing_options(report)
     report.set_defaults(func=_run_report)
 
     generate = commands.add_parser("generate-events", help="write a synthetic agent event stream")
@@ -100,6 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     backfill.set_defaults(func=_run_backfill)
 
+    ddl = commands.add_parser(
+        "ddl", help="print a table definition of a saved report's published Parquet files"
+    )
+    ddl.add_argument("slug", metavar="SLUG")
+    ddl.add_argument("--dialect", required=True, choices=DIALECTS)
+    ddl.set_defaults(func=_run_ddl)
+
     add_reports_parser(commands)
     return parser
 
@@ -116,18 +143,23 @@ def _run_report(args: argparse.Namespace) -> int:
         window = timerange.preset_range(args.preset, args.tz, datetime.now(UTC))
     else:
         window = timerange.custom_range(args.start, args.end, args.tz)
+    settings = get_settings()
     request = engine.ReportRequest(
         events_root=args.events,
         time_range=window,
         filters=Filters(tuple(args.agent), tuple(args.routing_profile), tuple(args.hierarchy)),
         lookback_days=args.lookback_days,
         max_rows=args.max_rows,
+        layout=args.layout or settings.events_layout,
+        partition_time=args.partition_time or settings.partition_time,
     )
-    result = engine.build_report(request, args.cache or get_settings().cache_root)
+    result = engine.build_report(request, args.cache or settings.cache_root)
+    for warning in result.summary.warnings():
+        print(f"timecard: warning: {warning}", file=sys.stderr)
     quarantine_url = engine.write_outputs(result, args.out)
     print(f"timecard: report {window.describe()}: {result.summary.one_line()}", file=sys.stderr)
     print(f"timecard: wrote {args.out}", file=sys.stderr)
-    for line in _unmatched_lines(result.unmatched_filters):
+    for line in _unmatched_lines(result):
         print(f"timecard: {line}", file=sys.stderr)
     if quarantine_url:
         print(
@@ -145,10 +177,15 @@ _OPTION = {
 }
 
 
-def _unmatched_lines(unmatched: dict[str, dict[str, list[str]]]) -> list[str]:
-    """One line per filter value that matched no session, with the closest known values."""
+def _unmatched_lines(result) -> list[str]:
+    """For a report left empty by its filters: one line per filter value that matches no
+    session in the range, with the closest values the range's sessions hold."""
+    from transforms.filters import known_values, unmatched
+
+    if not result.report.is_empty():
+        return []
     lines = []
-    for kind, values in unmatched.items():
+    for kind, values in unmatched(result.request.filters, known_values(result.sessions)).items():
         for value, closest in values.items():
             known = ", ".join(closest) if closest else "none: no session in the range at all"
             lines.append(
@@ -178,6 +215,16 @@ def _run_backfill(args: argparse.Namespace) -> int:
     from timecard.backfill import exit_code, run_backfill
 
     return exit_code(run_backfill(args.slug, args.first, args.last))
+
+
+def _run_ddl(args: argparse.Namespace) -> int:
+    from timecard import ddl
+    from timecard.definitions import definition_path, load_definition
+    from timecard.pipeline import ReportSpec
+
+    definition = load_definition(definition_path(get_settings().reports_dir, args.slug))
+    print(ddl.render(ReportSpec.from_definition(definition), args.dialect), end="")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

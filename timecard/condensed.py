@@ -16,9 +16,9 @@ first needs it:
 
 Layout under the cache root (local or S3, through `timecard.storage`):
 
-    condensed-v2/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.parquet            the data
-    condensed-v2/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>-quarantine.parquet
-    condensed-v2/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.json               written last
+    condensed-v3/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.parquet            the data
+    condensed-v3/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>-quarantine.parquet
+    condensed-v3/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.json               written last
 
 The fingerprint identifies the raw partition's content (files, sizes, ETags), so a late file
 leads to a new folder and a rebuild. A part is trusted only once its `.json` exists, and that is
@@ -41,9 +41,10 @@ from schemas.contract import enforce
 from schemas.events import NORMALIZED_EVENTS, SESSION_EVENT_ATTRIBUTES
 from timecard import ingest, storage
 from timecard.errors import UnreadableInputError
+from timecard.landing import Landing
 from transforms import normalize, sessions
 
-FORMAT_VERSION = "condensed-v2"
+FORMAT_VERSION = "condensed-v3"
 PARTS = ("sessions", "activity", "attributes")
 
 
@@ -71,9 +72,16 @@ class Part:
 
 
 class DayCache:
-    def __init__(self, events_root: str, cache_root: str):
-        self.events_root = storage.normalize(events_root)
-        root_id = hashlib.sha256(self.events_root.encode()).hexdigest()[:16]
+    def __init__(self, source: str | Landing, cache_root: str):
+        self.landing = ingest.as_landing(source)
+        self.events_root = self.landing.root
+        # The layout and the partition clock decide which files a day holds and which records
+        # are quarantined, so they are part of the cache's identity.
+        identity = self.events_root
+        if self.landing.layout or self.landing.partition_time != "arrival":
+            layout = self.landing.layout.template if self.landing.layout else "auto"
+            identity += f"\t{layout}\t{self.landing.partition_time}"
+        root_id = hashlib.sha256(identity.encode()).hexdigest()[:16]
         self.base = storage.join(cache_root, FORMAT_VERSION, root_id)
         # One listing per day and run: every part of a day is judged against the same files.
         self._listings: dict[date, tuple[list[storage.FileInfo], str]] = {}
@@ -81,8 +89,8 @@ class DayCache:
 
     def listing(self, day: date) -> tuple[list[storage.FileInfo], str]:
         if day not in self._listings:
-            files = ingest.partition_files(self.events_root, day)
-            self._listings[day] = files, ingest.fingerprint(self.events_root, files)
+            files = ingest.partition_files(self.landing, day)
+            self._listings[day] = files, ingest.fingerprint(self.landing, files)
         return self._listings[day]
 
     def part(self, day: date, name: str) -> Part:
@@ -95,7 +103,7 @@ class DayCache:
         folder = storage.join(self.base, day.isoformat(), fingerprint)
         found = {name: self._stored(day, name, fingerprint, folder) for name in names}
         missing = tuple(name for name, part in found.items() if part is None)
-        reads = RawReads(files, day, missing)
+        reads = RawReads(files, day, missing, self.landing.neighbour_days)
         for name in missing:
             frames, counts = BUILDERS[name](reads)
             for stem, frame in frames.items():
@@ -127,9 +135,17 @@ class RawReads:
     record and the attributes of the LOGIN/LOGOUT ones come from the same scans.
     """
 
-    def __init__(self, files: list[storage.FileInfo], day: date, parts: tuple[str, ...]):
-        self.files, self.day = files, day
+    def __init__(
+        self,
+        files: list[storage.FileInfo],
+        day: date,
+        parts: tuple[str, ...],
+        neighbour_days: int = 1,
+    ):
+        self.files, self.day, self.neighbour_days = files, day, neighbour_days
         self._frames: dict[str, pl.DataFrame] = {}
+        # Each file's (format, shape), as its reader understood it.
+        self.kinds: dict[str, tuple[str, str]] = {}
         wanted = ["all"] if "activity" in parts else ["candidates"] if "sessions" in parts else []
         if "attributes" in parts:
             wanted.append("attributes")
@@ -162,7 +178,13 @@ class RawReads:
             return
         plans = []
         for key in keys:
-            reads = [ingest.read_file(f, self.day, key == "candidates") for f in self.files]
+            reads = [
+                ingest.read_file(f, self.day, key == "candidates", self.neighbour_days)
+                for f in self.files
+            ]
+            self.kinds |= {
+                f.url: (r.format, r.shape) for f, r in zip(self.files, reads, strict=True)
+            }
             parts = [r.session_attributes if key == "attributes" else r.checked for r in reads]
             plans.append(pl.concat(parts, how="vertical"))
         try:
@@ -174,8 +196,10 @@ class RawReads:
         self._frames |= dict(zip(keys, frames, strict=True))
 
 
-def _counted(checked: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame, dict[str, int]]:
-    """Usable events, quarantined records, and the counts of both."""
+def _counted(reads: RawReads, session_candidates_only: bool):
+    """Usable events, quarantined records, and the counts of both (records read per file
+    format and per shape too, so an operator can see what was understood)."""
+    checked = reads.checked(session_candidates_only)
     if checked.is_empty():
         return normalize.empty_events().lazy(), normalize.empty_quarantine(), _zero_counts()
     usable = normalize.usable_events(checked.lazy())
@@ -191,16 +215,34 @@ def _counted(checked: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame, dict[st
             "duplicates": int(row["duplicates"]),
             "unknown_event_types": int(row["unknown_event_types"]),
             "quarantined": quarantine.height,
+            **_records_by_kind(checked, reads.kinds),
         },
     )
 
 
-def _zero_counts() -> dict[str, int]:
-    return {"events": 0, "duplicates": 0, "unknown_event_types": 0, "quarantined": 0}
+def _records_by_kind(checked: pl.DataFrame, kinds: dict[str, tuple[str, str]]) -> dict:
+    formats: dict[str, int] = {}
+    shapes: dict[str, int] = {}
+    for url, records in checked.group_by("source_file").len().iter_rows():
+        fmt, shape = kinds[url]
+        formats[fmt] = formats.get(fmt, 0) + records
+        shapes[shape] = shapes.get(shape, 0) + records
+    return {"formats": dict(sorted(formats.items())), "shapes": dict(sorted(shapes.items()))}
+
+
+def _zero_counts() -> dict:
+    return {
+        "events": 0,
+        "duplicates": 0,
+        "unknown_event_types": 0,
+        "quarantined": 0,
+        "formats": {},
+        "shapes": {},
+    }
 
 
 def build_sessions(reads: RawReads):
-    usable, quarantine, counts = _counted(reads.checked(session_candidates_only=True))
+    usable, quarantine, counts = _counted(reads, session_candidates_only=True)
     events = sessions.session_events(usable).with_columns(partition_day=pl.lit(reads.day))
     events = sessions.deduplicate(events.collect())[0].drop("partition_day")
     events = enforce(
@@ -213,7 +255,7 @@ def build_sessions(reads: RawReads):
 
 
 def build_activity(reads: RawReads):
-    usable, quarantine, counts = _counted(reads.checked(session_candidates_only=False))
+    usable, quarantine, counts = _counted(reads, session_candidates_only=False)
     activity = sessions.activity(usable).collect()
     counts |= {"files": len(reads.files), "activity": activity.height}
     return {"activity": activity, "activity-quarantine": quarantine}, counts
@@ -239,7 +281,7 @@ def _find_unreadable(files, day, error: Exception) -> Exception:
     """Reading the partition failed somewhere: name the file, by reading each one alone."""
     for file in files:
         try:
-            pl.collect_all(ingest.read_file(file, day))
+            pl.collect_all(ingest.read_file(file, day)[:2])
         except UnreadableInputError as unreadable:
             return unreadable
         except Exception as file_error:

@@ -8,20 +8,21 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import polars as pl
 
 from schemas.contract import ContractViolation, enforce
 from schemas.report import DEFAULT_MAX_ROWS, MAX_ROWS_CHECK, report_schema
 from schemas.sessions import SESSIONS
-from timecard import storage
+from timecard import ingest, storage
 from timecard.condensed import DayCache
-from timecard.errors import RowLimitExceeded, UsageError
+from timecard.errors import NoRawEventsError, RowLimitExceeded, UsageError
+from timecard.landing import Landing, parse_layout, suggest_layout
 from timecard.timerange import TimeRange
 from transforms import normalize, sessions
 from transforms import report as report_transforms
-from transforms.filters import Filters, hierarchy_levels, known_values, unmatched
+from transforms.filters import Filters, hierarchy_levels
 from transforms.normalize import TIMESTAMP
 
 DEFAULT_LOOKBACK_DAYS = 31
@@ -35,8 +36,13 @@ class ReportRequest:
     filters: Filters = Filters()
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     max_rows: int = DEFAULT_MAX_ROWS
+    # How raw files lie below the root: a layout template (None: any known layout), and
+    # whether partitions follow arrival or event time.
+    layout: str | None = None
+    partition_time: str = "arrival"
 
     def __post_init__(self):
+        self.landing  # noqa: B018 - refuse a bad layout or partition time now, not mid-run
         if not 0 <= self.lookback_days <= 366:
             raise UsageError(
                 f"--lookback-days must be between 0 and 366, not {self.lookback_days}. It is how "
@@ -55,6 +61,15 @@ class ReportRequest:
     def lookback_start(self):
         return self.time_range.start - timedelta(days=self.lookback_days)
 
+    @property
+    def landing(self) -> Landing:
+        return landing_for(self.events_root, self.layout, self.partition_time)
+
+
+def landing_for(events_root: str, layout: str | None, partition_time: str) -> Landing:
+    parsed = parse_layout(layout) if layout else None
+    return Landing(storage.normalize(events_root), parsed, partition_time)
+
 
 @dataclass
 class RunSummary:
@@ -69,6 +84,12 @@ class RunSummary:
     rows: int = 0
     elapsed_seconds: float = 0.0
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # Records read per file format (parquet, json, json-gzip) and per shape (nested,
+    # json-text, ndjson, concatenated, multi-line): what the readers understood.
+    formats: dict[str, int] = field(default_factory=dict)
+    shapes: dict[str, int] = field(default_factory=dict)
+    # UTC days of the window with no raw file at all (a quiet day, or data not landed yet).
+    empty_days: list[str] = field(default_factory=list)
 
     def one_line(self) -> str:
         return (
@@ -76,11 +97,23 @@ class RunSummary:
             f"quarantined {self.quarantined:,}, unknown event types {self.unknown_event_types:,}, "
             f"sessions {self.sessions:,}, rows {self.rows:,} "
             f"({self.partitions_read} partitions, {self.parts_built_now} parts condensed now) "
-            f"in {self.elapsed_seconds:.2f}s"
+            f"in {self.elapsed_seconds:.2f}s; records by format {_counted(self.formats)}, "
+            f"by shape {_counted(self.shapes)}"
         )
+
+    def warnings(self) -> list[str]:
+        return [
+            f"no raw event file for UTC day {day} of the window: a quiet day, or its events "
+            "have not landed yet"
+            for day in self.empty_days
+        ]
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in counts.items()) or "none"
 
 
 @dataclass
@@ -89,20 +122,21 @@ class ReportResult:
     report: pl.DataFrame
     quarantine: pl.DataFrame
     summary: RunSummary
-    # Filter values that match no session in the range → the closest known values (empty report).
-    unmatched_filters: dict = field(default_factory=dict)
+    # The validated session table the report was built from (for the typed sessions file).
+    sessions: pl.DataFrame
 
     def csv_bytes(self) -> bytes:
         return report_transforms.to_csv_bytes(self.report)
 
 
-def partition_days(start, end) -> list[date]:
+def partition_days(start, end, neighbour_days: int = 1) -> list[date]:
     """Raw partitions that can hold events with `start <= EventTimestamp < end`.
 
-    Firehose partitions by arrival time, so one neighbouring day on each side is read too.
+    Where partitions follow arrival time (Firehose), an event can sit in a neighbouring day's
+    partition, so one day on each side is read too; by event time, none is.
     """
-    first = start.date() - timedelta(days=1)
-    last = (end - _JUST_BEFORE).date() + timedelta(days=1)
+    first = start.astimezone(UTC).date() - timedelta(days=neighbour_days)
+    last = (end - _JUST_BEFORE).astimezone(UTC).date() + timedelta(days=neighbour_days)
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
@@ -110,10 +144,10 @@ def needed_days(request: ReportRequest) -> tuple[list[date], list[date]]:
     """Raw partitions whose LOGIN/LOGOUT events the report needs (window and lookback), and
     those whose activity it needs (around the window: a session with no logout, the only kind
     with a Last activity, has its login inside the window)."""
-    window = request.time_range
+    window, neighbours = request.time_range, request.landing.neighbour_days
     return (
-        partition_days(request.lookback_start, window.end),
-        partition_days(window.start, window.end),
+        partition_days(request.lookback_start, window.end, neighbours),
+        partition_days(window.start, window.end, neighbours),
     )
 
 
@@ -138,7 +172,7 @@ def condense_days(request: ReportRequest, cache: DayCache) -> tuple[dict, dict]:
 def build_report(request: ReportRequest, cache_root: str) -> ReportResult:
     """Condense what is stale, assemble the report and enforce its contract (and row limit)."""
     started = time.perf_counter()
-    result = assemble_report(request, DayCache(request.events_root, cache_root))
+    result = assemble_report(request, DayCache(request.landing, cache_root))
     validate_report(result.report, request.max_rows)
     result.summary.elapsed_seconds = round(time.perf_counter() - started, 3)
     return result
@@ -147,6 +181,7 @@ def build_report(request: ReportRequest, cache_root: str) -> ReportResult:
 def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     """The report from condensed partitions, not yet checked against its contract."""
     window = request.time_range
+    empty_days = check_raw_files(request, cache)
     session_parts, activity_parts = condense_days(request, cache)
 
     # Copies of one EventId are resolved over everything read, before any time filter.
@@ -177,6 +212,7 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     report = report_transforms.build_report(session_table, window.tz, request.filters)
 
     summary = _summarize(session_parts, activity_parts)
+    summary.empty_days = [day.isoformat() for day in empty_days]
     summary.parts_built_now = cache.parts_built
     summary.duplicates += cross_partition_duplicates
     summary.sessions, summary.rows = session_table.height, report.height
@@ -184,8 +220,7 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
         [normalize.empty_quarantine()]
         + [(activity_parts.get(day) or part).quarantine() for day, part in session_parts.items()]
     )
-    misses = unmatched(request.filters, known_values(session_table)) if report.is_empty() else {}
-    return ReportResult(request, report, quarantine, summary, misses)
+    return ReportResult(request, report, quarantine, summary, session_table)
 
 
 def _ts(instant) -> pl.Expr:
@@ -203,8 +238,58 @@ def _summarize(session_parts: dict, activity_parts: dict) -> RunSummary:
         summary.duplicates += counts["duplicates"]
         summary.quarantined += counts["quarantined"]
         summary.unknown_event_types += counts["unknown_event_types"]
+        for total, by_kind in (
+            (summary.formats, counts["formats"]),
+            (summary.shapes, counts["shapes"]),
+        ):
+            for kind, records in by_kind.items():
+                total[kind] = total.get(kind, 0) + records
         summary.fingerprints[day.isoformat()] = part.fingerprint
+    summary.formats, summary.shapes = (
+        dict(sorted(summary.formats.items())),
+        dict(sorted(summary.shapes.items())),
+    )
     return summary
+
+
+def check_raw_files(request: ReportRequest, cache: DayCache) -> list[date]:
+    """Refuse a report whose window (and neighbouring partitions) holds no raw file at all: a
+    layout timecard cannot see must never pass for a quiet day. Return the window's UTC days
+    that have no file, while others do: those are only warned about."""
+    window, landing = request.time_range, request.landing
+    around = partition_days(window.start, window.end, landing.neighbour_days)
+    files = {day: len(cache.listing(day)[0]) for day in around}
+    if not any(files.values()):
+        raise NoRawEventsError(_no_raw_files_message(landing, around))
+    return [day for day in partition_days(window.start, window.end, 0) if not files[day]]
+
+
+def _no_raw_files_message(landing: Landing, days: list[date]) -> str:
+    prefixes = [prefix for day in days for prefix in ingest.partition_prefixes(landing, day)]
+    more = f" and {len(prefixes) - 3} more" if len(prefixes) > 3 else ""
+    top = storage.list_names(landing.root)
+    found = ", ".join(name for name, _ in top[:5]) + (", ..." if len(top) > 5 else "")
+    message = (
+        f"No raw event file exists for any day of the window or its neighbours "
+        f"({days[0]} to {days[-1]} UTC) under {landing.describe()}, so no report was written: "
+        f"an empty report would look like a quiet day. Looked in {len(prefixes)} prefixes: "
+        f"{', '.join(prefixes[:3])}{more}. "
+    )
+    if not top:
+        return message + "The events root is empty or does not exist: check its name."
+    message += f"At the top of the events root there is: {found}. "
+    suggestion = suggest_layout(lambda relative: _folders_below(landing.root, relative))
+    if suggestion and suggestion not in [layout.template for layout in landing.layouts]:
+        message += (
+            f"Those files look like the layout '{suggestion}': pass --layout '{suggestion}' "
+            "(or set `layout` in the saved report, or TIMECARD_EVENTS_LAYOUT). "
+        )
+    return message + "Check the events root, the layout and the dates."
+
+
+def _folders_below(root: str, relative: str) -> list[str]:
+    folder = storage.join(root, *relative.split("/")) if relative else root
+    return [name for name, is_folder in storage.list_names(folder) if is_folder]
 
 
 def validate_report(report: pl.DataFrame, max_rows: int) -> None:

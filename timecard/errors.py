@@ -21,3 +21,9 @@ class RowLimitExceeded(TimecardError):
     """The report has more rows than its limit, so nothing was written."""
 
     exit_code = 3
+
+
+class NoRawEventsError(TimecardError):
+    """No raw event file exists for the window: refusing beats publishing an empty report."""
+
+    exit_code = 4

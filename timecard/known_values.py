@@ -26,10 +26,14 @@ def known_filter_values() -> dict[str, list[str]]:
     import polars as pl
 
     from timecard.condensed import DayCache
+    from timecard.engine import landing_for
     from transforms.filters import FILTER_COLUMNS, HIERARCHY_COLUMNS, known_values
 
+    # The landing an ad hoc run reads (the environment's layout and partition clock): its
+    # condensed days are the ones Generate's runs build and reuse.
     settings = get_settings()
-    base = DayCache(settings.events_root, settings.cache_root).base
+    landing = landing_for(settings.events_root, settings.events_layout, settings.partition_time)
+    base = DayCache(landing, settings.cache_root).base
     markers = {
         file.url: date.fromisoformat(match["day"])
         for file in storage.list_files(base)

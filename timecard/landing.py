@@ -98,7 +98,7 @@ def parse_layout(text: str) -> Layout:
     if "date" not in names and not {"yyyy", "MM", "dd"} <= set(names):
         raise refuse("does not name the day")
     depth = Layout(template)._day_depth()
-    if any("HH" in _PLACEHOLDER.findall(segment) for segment in segments[: depth]):
+    if any("HH" in _PLACEHOLDER.findall(segment) for segment in segments[:depth]):
         raise refuse("puts {HH} in or before a folder that names the day")
     return Layout(template)
 
@@ -142,7 +142,7 @@ class Landing:
         return f"{self.root} (layout {layout}, partitions by {self.partition_time} time)"
 
 
-# -- guessing a layout from what sits below a root --------------------------------------------------
+# -- guessing a layout from what sits below a root ------------------------------------------------
 
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _KEY = r"[A-Za-z_][A-Za-z0-9_.-]*"

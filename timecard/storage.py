@@ -134,6 +134,20 @@ def list_files(prefix: str) -> list[FileInfo]:
     return sorted(files)
 
 
+def list_names(prefix: str) -> list[tuple[str, bool]]:
+    """(name, is a folder) of what lies directly below `prefix`, sorted; none if it is missing."""
+    fs, path = _fs(prefix)
+    with _s3_failures_explained("list", prefix):
+        try:
+            entries = fs.ls(path, detail=True)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+    return sorted(
+        (posixpath.basename(entry["name"].rstrip("/")), entry.get("type") == "directory")
+        for entry in entries
+    )
+
+
 def exists(url: str) -> bool:
     fs, path = _fs(url)
     return fs.exists(path)

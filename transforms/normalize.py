@@ -7,6 +7,7 @@ row per event with the fields the report uses, plus a `reason` that is null for 
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 
 import polars as pl
@@ -73,84 +74,156 @@ PROBLEM_COLUMN = "__problem__"
 
 def canonical_schema() -> dict[str, pl.DataType]:
     """The nested raw schema reduced to the fields the report uses, with canonical names."""
+    return {name: tree_dtype(child) for name, child in canonical_tree().items()}
+
+
+def canonical_tree(paths=None) -> dict:
+    """Field paths (by default every field the report uses) as a tree of canonical names; a
+    leaf is None."""
     tree: dict = {}
-    for path in [*FIELD_PATHS.values(), TIMESTAMP_PATH]:
+    for path in paths or [*FIELD_PATHS.values(), TIMESTAMP_PATH]:
         node = tree
         for name in path[:-1]:
             node = node.setdefault(name, {})
         node[path[-1]] = None
+    return tree
 
-    def dtype(node: dict | None) -> pl.DataType:
-        if node is None:
-            return pl.String()
-        return pl.Struct({name: dtype(child) for name, child in node.items()})
 
-    return {name: dtype(child) for name, child in tree.items()}
+def tree_dtype(node: dict | None) -> pl.DataType:
+    if node is None:
+        return pl.String()
+    return pl.Struct({name: tree_dtype(child) for name, child in node.items()})
 
 
 _ISO_WITH_OFFSET = "%Y-%m-%dT%H:%M:%S%.f%#z"
 _ISO_NAIVE = "%Y-%m-%dT%H:%M:%S%.f"
 
 
-def _find_field(dtype_fields: dict[str, pl.DataType], name: str) -> str | None:
-    """The actual name of `name` among fields, matched case-insensitively."""
+def _find_fields(fields: dict[str, pl.DataType], name: str) -> list[str]:
+    """The actual names matching `name` case-insensitively (Firehose/Glue lower-case them;
+    a JSON file may spell a name both ways)."""
     wanted = name.lower()
-    return next((actual for actual in dtype_fields if actual.lower() == wanted), None)
+    return [actual for actual in fields if actual.lower() == wanted]
 
 
 def reduced_schema(schema: pl.Schema) -> dict[str, pl.DataType]:
     """The part of a raw schema the report reads, under the file's own names and types.
 
     Reading a Parquet file with this schema lets the reader skip every other nested field; the
-    nested Configuration is by far the costliest thing to decode.
+    nested Configuration is by far the costliest thing to decode. A field stored as JSON text
+    (a Glue `string` column) is kept whole: the attributes are decoded from it later.
     """
-    tree: dict = {}
-    for path in [*FIELD_PATHS.values(), TIMESTAMP_PATH]:
-        fields, node = dict(schema), tree
-        for depth, name in enumerate(path):
-            actual = _find_field(fields, name)
-            if actual is None:
-                break
-            dtype = fields[actual]
-            if depth == len(path) - 1 or not isinstance(dtype, pl.Struct):
-                node[actual] = dtype if depth == len(path) - 1 else node.get(actual, dtype)
-                break
-            node = node.setdefault(actual, {})
-            fields = {field.name: field.dtype for field in dtype.fields}
 
-    def as_dtype(node):
-        if isinstance(node, dict):
-            return pl.Struct({name: as_dtype(child) for name, child in node.items()})
-        return node
+    def reduce(fields: dict[str, pl.DataType], tree: dict) -> dict[str, pl.DataType]:
+        kept: dict[str, pl.DataType] = {}
+        for name, child in tree.items():
+            for actual in _find_fields(fields, name):
+                dtype = fields[actual]
+                if child is not None and isinstance(dtype, pl.Struct):
+                    inner = reduce({f.name: f.dtype for f in dtype.fields}, child)
+                    kept[actual] = pl.Struct(inner) if inner else dtype
+                else:
+                    kept[actual] = dtype
+        return kept
 
-    return {name: as_dtype(child) for name, child in tree.items()}
+    return reduce(dict(schema), canonical_tree())
 
 
-def _path_expr(schema: pl.Schema, path: tuple[str, ...]) -> tuple[pl.Expr | None, pl.DataType]:
-    """An expression that reads `path` from nested structs, or None where the schema lacks it."""
-    fields: dict[str, pl.DataType] = dict(schema)
-    expr: pl.Expr | None = None
-    dtype: pl.DataType = pl.Null()
-    for depth, name in enumerate(path):
-        actual = _find_field(fields, name)
-        if actual is None:
-            return None, pl.Null()
-        expr = pl.col(actual) if expr is None else expr.struct.field(actual)
-        dtype = fields[actual]
-        if depth < len(path) - 1:
-            if not isinstance(dtype, pl.Struct):
-                return None, pl.Null()
-            fields = {field.name: field.dtype for field in dtype.fields}
-    return expr, dtype
+# -- JSON text inside records ------------------------------------------------------------------
+#
+# Real landings keep parts of a record as JSON text: Glue tables typed `string` turn the whole
+# CurrentAgentSnapshot (or just AgentHierarchyGroups) into text, with CamelCase or lower-case
+# keys. Only LOGIN/LOGOUT records need their snapshot, so the text is decoded record by record,
+# leniently: a value of an unexpected type (the string "null" where an object belongs, a number
+# for a name) makes that field null, never the batch fail.
 
 
-def _as_text(expr: pl.Expr | None, dtype: pl.DataType) -> pl.Expr:
-    if expr is None or isinstance(dtype, pl.Null | pl.Struct | pl.List | pl.Array):
-        # Absent, or a nested value where text was expected: treated as missing.
+def canonical_values(value, node: dict | None):
+    """A parsed JSON value in the shape of the canonical tree `node`: canonical names matched
+    in any case, JSON text decoded, leaves as text; None where the shape does not fit."""
+    if node is None:
+        if value is None or isinstance(value, dict | list):
+            return None
+        return value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, str):
+        value = _json_or_none(value)
+    if not isinstance(value, dict):
+        return None
+    by_name: dict[str, list] = {}
+    for key, child in value.items():
+        by_name.setdefault(str(key).lower(), []).append(child)
+    shaped = {}
+    for name, child in node.items():
+        found = (canonical_values(v, child) for v in by_name.get(name.lower(), []))
+        shaped[name] = next((v for v in found if v is not None), None)
+    return shaped
+
+
+def _json_or_none(text: str):
+    try:
+        return json.loads(text, strict=False)  # strict=False: raw control characters in strings
+    except ValueError:
+        return None
+
+
+def json_text_as(texts: pl.Series, node: dict) -> pl.Series:
+    """JSON texts → the canonical struct `node` describes (see `canonical_values`)."""
+    return pl.Series(
+        texts.name,
+        [None if text is None else canonical_values(text, node) for text in texts],
+        dtype=tree_dtype(node),
+    )
+
+
+def _canonical(candidates: list[tuple[pl.Expr, pl.DataType]], node: dict | None) -> pl.Expr:
+    """A field in the shape of the canonical tree `node` (canonical names, JSON text decoded,
+    leaves as text), from every spelling of it the data holds: each leaf is the first non-null
+    one. Absent fields, and leaves where objects belong, are null."""
+    if node is None:
+        texts = [_as_text(expr, dtype) for expr, dtype in candidates]
+        return pl.coalesce(texts) if texts else pl.lit(None, pl.String())
+    structs: list[tuple[pl.Expr, dict[str, pl.DataType]]] = []
+    for expr, dtype in candidates:
+        if dtype == pl.String:
+            dtype = tree_dtype(node)
+            expr = expr.map_batches(
+                lambda texts, node=node: json_text_as(texts, node), return_dtype=dtype
+            )
+        if isinstance(dtype, pl.Struct):
+            structs.append((expr, {field.name: field.dtype for field in dtype.fields}))
+    children = [
+        _canonical(
+            [
+                (expr.struct.field(actual), fields[actual])
+                for expr, fields in structs
+                for actual in _find_fields(fields, name)
+            ],
+            child,
+        ).alias(name)
+        for name, child in node.items()
+    ]
+    return pl.struct(children)
+
+
+def _field(schema: pl.Schema, name: str, node: dict | None = None) -> pl.Expr:
+    """A top-level field in canonical shape, whichever spelling (or spellings) the file uses."""
+    fields = dict(schema)
+    return _canonical(
+        [(pl.col(actual), fields[actual]) for actual in _find_fields(fields, name)], node
+    )
+
+
+def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.Null | pl.Struct | pl.List | pl.Array):
+        # A nested value where text was expected: treated as missing.
         return pl.lit(None, pl.String())
     if dtype == pl.String:
         return expr
     return expr.cast(pl.String, strict=False)
+
+
+def _text(schema: pl.Schema, name: str) -> pl.Expr:
+    return _field(schema, name).str.strip_chars()
 
 
 def _timestamp_exprs(schema: pl.Schema) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -158,12 +231,13 @@ def _timestamp_exprs(schema: pl.Schema) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 
     The problem expression reads the `event_ts` and `event_timestamp` output columns.
     """
-    expr, dtype = _path_expr(schema, TIMESTAMP_PATH)
+    matches = _find_fields(dict(schema), TIMESTAMP_PATH[0])
     null_ts, null_text = pl.lit(None, TIMESTAMP), pl.lit(None, pl.String())
-    if expr is None or isinstance(dtype, pl.Null):
+    typed = [(pl.col(name), schema[name]) for name in matches if schema[name] != pl.Null]
+    if not typed:
         return null_ts, null_text, null_text
-    if dtype == pl.String:
-        text = expr.str.strip_chars()
+    if all(dtype == pl.String for _, dtype in typed):
+        text = pl.coalesce([expr for expr, _ in typed]).str.strip_chars()
         parsed = text.str.to_datetime(
             _ISO_WITH_OFFSET, time_zone="UTC", time_unit="us", strict=False
         )
@@ -183,6 +257,7 @@ def _timestamp_exprs(schema: pl.Schema) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
             .otherwise(pl.lit("EventTimestamp is not an ISO-8601 date-time: ") + raw)
         )
         return parsed, text, problem
+    expr, dtype = typed[0]
     if isinstance(dtype, pl.Datetime):
         # A Parquet timestamp without a zone is UTC by the Parquet convention.
         aware = expr.dt.replace_time_zone("UTC") if dtype.time_zone is None else expr
@@ -194,17 +269,13 @@ def _timestamp_exprs(schema: pl.Schema) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return null_ts, expr.cast(pl.String, strict=False), problem
 
 
-def _text(schema: pl.Schema, path: tuple[str, ...]) -> pl.Expr:
-    return _as_text(*_path_expr(schema, path)).str.strip_chars()
-
-
 def flatten(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
-    """Raw nested records → one flat row of core fields per record, ready for `with_reasons`.
+    """Raw records → one flat row of core fields per record, ready for `with_reasons`.
 
-    `frame` must carry a 1-based `source_row` column (row in Parquet, line in NDJSON).
+    `frame` must carry a 1-based `source_row` column (the record's row or number in its file).
     """
     schema = frame.collect_schema()
-    text_columns = {flat: _text(schema, path).alias(flat) for flat, path in CORE_PATHS.items()}
+    text_columns = {flat: _text(schema, path[0]).alias(flat) for flat, path in CORE_PATHS.items()}
     parsed, raw_text, problem = _timestamp_exprs(schema)
     record_problem = (
         pl.col(PROBLEM_COLUMN) if PROBLEM_COLUMN in schema else pl.lit(None, pl.String())
@@ -220,7 +291,7 @@ def flatten(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
 
 
 def _raw_event_type(schema: pl.Schema) -> pl.Expr:
-    return _text(schema, CORE_PATHS["event_type"]).str.to_uppercase()
+    return _text(schema, CORE_PATHS["event_type"][0]).str.to_uppercase()
 
 
 def may_bound_a_session(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -236,25 +307,46 @@ def may_bound_a_session(frame: pl.LazyFrame) -> pl.LazyFrame:
 def session_attributes(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
     """The attributes of the LOGIN/LOGOUT records only, keyed by source file and row.
 
-    The filter touches only EventType, so a Parquet reader decodes Configuration just for the
-    rows that pass it.
+    Attributes come from CurrentAgentSnapshot only: PreviousAgentSnapshot may be missing or
+    differ (after a routing-profile change) and never feeds the report. The filter touches only
+    EventType, so a Parquet reader decodes the snapshot (or its JSON text) just for the rows that
+    pass it, and the snapshot is put in canonical shape once for all its attributes.
     """
     schema = frame.collect_schema()
-    return frame.filter(_raw_event_type(schema).is_in(SESSION_EVENT_TYPES)).select(
-        pl.lit(source_file, pl.String()).alias("source_file"),
-        pl.col("source_row").cast(pl.Int64),
-        *(_text(schema, path).alias(flat) for flat, path in ATTRIBUTE_PATHS.items()),
+    snapshot_name = _CONFIGURATION[0]
+    snapshot = _field(schema, snapshot_name, canonical_tree()[snapshot_name])
+
+    def attribute(path: tuple[str, ...]) -> pl.Expr:
+        if len(path) == 1:
+            return _text(schema, path[0])
+        expr = pl.col(_SNAPSHOT)
+        for name in path[1:]:
+            expr = expr.struct.field(name)
+        return expr.str.strip_chars()
+
+    return (
+        frame.filter(_raw_event_type(schema).is_in(SESSION_EVENT_TYPES))
+        .with_columns(snapshot.alias(_SNAPSHOT))
+        .select(
+            pl.lit(source_file, pl.String()).alias("source_file"),
+            pl.col("source_row").cast(pl.Int64),
+            *(attribute(path).alias(flat) for flat, path in ATTRIBUTE_PATHS.items()),
+        )
     )
 
 
-def with_reasons(flat: pl.LazyFrame, partition_day: date) -> pl.LazyFrame:
+_SNAPSHOT = "__current_snapshot__"
+
+
+def with_reasons(flat: pl.LazyFrame, partition_day: date, neighbour_days: int = 1) -> pl.LazyFrame:
     """Add `reason`: why a record cannot be used, or null. Also upper-cases `event_type`.
 
-    An event more than a day away from its partition's UTC date is quarantined: reports read only
-    one neighbouring partition on each side, so no report would ever see it.
+    An event farther from its partition's UTC date than the neighbouring partitions reports read
+    (one day on each side where partitions follow arrival time, none where they follow event
+    time) is quarantined: no report would ever see it.
     """
-    earliest = datetime.combine(partition_day - timedelta(days=1), time(0)).replace(tzinfo=None)
-    latest = datetime.combine(partition_day + timedelta(days=2), time(0)).replace(tzinfo=None)
+    earliest = datetime.combine(partition_day - timedelta(days=neighbour_days), time(0))
+    latest = datetime.combine(partition_day + timedelta(days=1 + neighbour_days), time(0))
     missing = [
         pl.when(pl.col(flat).is_null() | (pl.col(flat) == "")).then(pl.lit(raw))
         for flat, raw in REQUIRED_FIELDS.items()
@@ -275,9 +367,7 @@ def with_reasons(flat: pl.LazyFrame, partition_day: date) -> pl.LazyFrame:
         .then(pl.col("timestamp_problem"))
         .when((naive_ts < earliest) | (naive_ts >= latest))
         .then(
-            pl.lit(
-                f"EventTimestamp is more than a day away from its partition date {partition_day}"
-            )
+            pl.lit(_outside_partition(partition_day, neighbour_days))
             + pl.lit(", so no report would read it: ")
             + pl.col("event_timestamp")
         )
@@ -286,6 +376,12 @@ def with_reasons(flat: pl.LazyFrame, partition_day: date) -> pl.LazyFrame:
         pl.col("event_type").str.to_uppercase(),
         reason.alias("reason"),
     ).drop("timestamp_problem", "record_problem")
+
+
+def _outside_partition(partition_day: date, neighbour_days: int) -> str:
+    if neighbour_days:
+        return f"EventTimestamp is more than a day away from its partition date {partition_day}"
+    return f"EventTimestamp is not on its event-time partition date {partition_day}"
 
 
 def usable_events(checked: pl.LazyFrame) -> pl.LazyFrame:

@@ -34,7 +34,7 @@ def condense_slowly(day: str) -> None:
         time.sleep(SLOW_WRITE_PAUSE)
 
     storage.write_bytes = write_then_stall
-    pipeline.condense(day, with_activity=True)
+    pipeline.condense(pipeline.ReportSpec("child", "Child", "UTC"), day, with_activity=True)
 
 
 def report_when_released(go_file: str, argv: list[str]) -> int:

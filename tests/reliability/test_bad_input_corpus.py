@@ -165,11 +165,11 @@ CASES: dict[str, Case] = {
     # -- lines and records that cannot be used: quarantined with file and line --------------------
     "NDJSON line that is not JSON": Case(
         raw_file(lines(witness()[0], b'{"EventId": "cut-off', witness()[1]), "mixed.json"),
-        quarantined=(("mixed.json", 2, "line is not a JSON object"),),
+        quarantined=(("mixed.json", 2, "record 2 at byte offset"),),
     ),
     "NDJSON line that is not UTF-8": Case(
         raw_file(lines(witness()[0], b'{"EventId": "caf\xe9"}', witness()[1]), "latin1.json"),
-        quarantined=(("latin1.json", 2, "line is not valid UTF-8"),),
+        quarantined=(("latin1.json", 2, "is not valid UTF-8"),),
     ),
     "Parquet file without the AgentARN column": Case(
         all_of(parquet(*_without_columns("AgentARN")), ndjson(*witness())),
@@ -321,8 +321,10 @@ CASES: dict[str, Case] = {
             ndjson(*witness()),
         ),
     ),
-    "window with no events at all": Case(
-        ndjson(*witness(), day="2026-10-15"),  # far outside the window and its lookback
+    "window with activity but no LOGIN or LOGOUT": Case(
+        ndjson(
+            event("HEART_BEAT", at("08:00"), "idle"), event("STATE_CHANGE", at("08:10"), "idle")
+        ),
         rows=(),
     ),
 }
@@ -364,7 +366,7 @@ def run_pipeline() -> dict[str, str]:
     """The steps of a scheduled run, as the DAG's tasks call them; returns the published URLs."""
     window_plan = pipeline.plan(SPEC, *WINDOW)
     for day in window_plan["days"]:
-        pipeline.condense(**day)
+        pipeline.condense(SPEC, **day)
     staged = pipeline.build(SPEC, window_plan, "corpus-run")
     pipeline.validate(SPEC, staged)
     pipeline.publish(SPEC, window_plan, staged, "timecard_corpus", "corpus-run")

@@ -34,7 +34,7 @@ LATE_DAY = "2026-11-02"
 def run_window(run_id: str) -> tuple[dict[str, dict], dict[str, str]]:
     """Every step of one scheduled run; returns the condense results by day and the URLs."""
     window_plan = pipeline.plan(SPEC, *WINDOW)
-    condensed = {item["day"]: pipeline.condense(**item) for item in window_plan["days"]}
+    condensed = {item["day"]: pipeline.condense(SPEC, **item) for item in window_plan["days"]}
     staged = pipeline.build(SPEC, window_plan, run_id)
     pipeline.validate(SPEC, staged)
     pipeline.publish(SPEC, window_plan, staged, "timecard_daily", run_id)

@@ -123,7 +123,7 @@ def test_report_without_cache_option_uses_the_configured_cache_root(
     assert storage.list_files(str(timecard_home / "cache"))
 
 
-def test_a_window_without_events_gives_a_header_only_report(tmp_path):
+def test_a_window_without_any_raw_file_is_refused_not_published_empty(tmp_path, capsys):
     out = str(tmp_path / "r.csv")
 
     exit_code = run(
@@ -131,8 +131,11 @@ def test_a_window_without_events_gives_a_header_only_report(tmp_path):
         *("--tz", "America/New_York", "--out", out, "--cache", str(tmp_path / "cache")),
     )
 
-    assert exit_code == 0
-    assert storage.read_bytes(out).decode() == HEADER + "\n"
+    assert exit_code == 4
+    message = capsys.readouterr().err
+    assert "No raw event file exists for any day of the window" in message
+    assert "The events root is empty or does not exist" in message
+    assert not os.path.exists(out)
 
 
 # -- report: refusals ---------------------------------------------------------------------------

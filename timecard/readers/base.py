@@ -1,0 +1,42 @@
+"""The interface every raw file reader implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from timecard.errors import UnreadableInputError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+@dataclass(frozen=True)
+class RawRecords:
+    """The records of one raw file, as read, and what the reader understood of the file."""
+
+    frame: pl.LazyFrame  # raw fields under the file's own names, plus a 1-based `source_row`
+    format: str  # parquet | json | json-gzip
+    shape: str  # nested | json-text (Parquet); ndjson | concatenated | multi-line (JSON)
+
+
+class Reader(Protocol):
+    def recognises(self, head: bytes) -> bool:
+        """Whether a file starting with these bytes is this reader's."""
+        ...
+
+    def read(self, url: str, session_candidates_only: bool) -> RawRecords:
+        """The file's records. Raises UnreadableInputError, naming the file, when it cannot be
+        read at all."""
+        ...
+
+
+def unreadable(url: str, what: str, error: Exception | None = None) -> UnreadableInputError:
+    detail = ""
+    if error is not None:
+        text = str(error).strip()
+        detail = f" ({text.splitlines()[0][:200] if text else type(error).__name__})"
+    return UnreadableInputError(
+        f"The raw event file {url} {what}{detail}. No report was written. Move the file out of "
+        "the events root, or replace it with a good copy, and run the report again."
+    )
