@@ -83,6 +83,11 @@ def passwords_file(env: dict[str, str]) -> Path:
     return Path(configured) if configured else default
 
 
+def everyone_is_admin(env: dict[str, str]) -> bool:
+    """`[core] simple_auth_manager_all_admins`: no login at all, so no password to print."""
+    return env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "").lower() == "true"
+
+
 def admin_password(env: dict[str, str]) -> str | None:
     try:
         return json.loads(passwords_file(env).read_text()).get(ADMIN)
@@ -126,7 +131,7 @@ class UiServer:
 
     def wait_until_up(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while not (is_up(self.env) and admin_password(self.env)):
+        while not (is_up(self.env) and (everyone_is_admin(self.env) or admin_password(self.env))):
             self.check_alive()
             if time.monotonic() > deadline:
                 raise SystemExit(
@@ -181,8 +186,11 @@ def serve(host: str, port: int) -> int:
         url_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         print(f"==> Airflow UI:  http://{url_host}:{port}/", flush=True)
         print(f"==> reports:     http://{url_host}:{port}/timecard/", flush=True)
-        print(f"==> log in as:   {ADMIN} / {admin_password(env)}", flush=True)
-        print(f"    (passwords in {passwords_file(env)})", flush=True)
+        if everyone_is_admin(env):
+            print("==> log in as:   nobody needs to (simple_auth_manager_all_admins)", flush=True)
+        else:
+            print(f"==> log in as:   {ADMIN} / {admin_password(env)}", flush=True)
+            print(f"    (passwords in {passwords_file(env)})", flush=True)
         print("==> Ctrl-C stops everything.", flush=True)
         while True:
             server.check_alive()

@@ -116,3 +116,20 @@ def test_make_ui_serves_the_reports_on_loopback_and_stops_everything_on_ctrl_c(t
     assert "Warning" not in output.read_text()
     assert _left_behind(airflow_home) == []
     assert Path(home, "airflow", "airflow.db").stat().st_size > 0  # on `make run`'s database
+
+
+def test_the_components_find_airflow_on_path_and_talk_over_loopback(monkeypatch, tmp_path):
+    """`airflow standalone` failed with FileNotFoundError: 'airflow' unless the venv's bin was
+    on PATH: the components start children by that bare name."""
+    import sys
+
+    from timecard.ui_server import component_environment
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    env = component_environment("127.0.0.1", 18080)
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    assert Path(env["PATH"].split(os.pathsep)[0], "airflow").exists()
+    assert (env["AIRFLOW__API__HOST"], env["AIRFLOW__API__PORT"]) == ("127.0.0.1", "18080")
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18080/execution/"
+    exposed = component_environment("0.0.0.0", 18080)  # on purpose: tasks still use loopback
+    assert exposed["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://127.0.0.1:")
