@@ -1,8 +1,10 @@
-"""The Login/Logout reports pages as a person uses them: a real `airflow api-server` with the
-plugin, headless Chromium (Debian's `chromium` and `chromium-driver`, driven by Selenium), the
-simple auth manager's login form, and the outputs of real DAG runs (tests/ui/conftest.py).
+"""The Login/Logout reports pages as a person uses them: what `make ui` starts (a real
+api-server with the plugin, scheduler, dag-processor and triggerer), headless Chromium (Debian's
+`chromium` and `chromium-driver`, driven by Selenium), the simple auth manager's login form, and
+the outputs of real DAG runs (tests/ui/conftest.py).
 
-Screenshots go to tests/artifacts/ui/ (not committed); docs/images/ holds the README's copies.
+Screenshots go to tests/artifacts/ui/ (not committed); docs/images/ holds the README's copies,
+which a run with TIMECARD_UPDATE_DOCS_IMAGES=1 rewrites.
 """
 
 from __future__ import annotations
