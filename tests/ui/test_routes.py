@@ -678,6 +678,23 @@ def test_run_ad_hoc_from_a_scheduled_report_prefills_its_window_length_and_filte
     assert (start.hour, start.minute, end.hour) == (0, 0, 0)  # local midnights: its own window
 
 
+def test_run_ad_hoc_from_a_weekly_report_prefills_its_seven_day_window(api, report_home):
+    weekly = report_home.path / "reports" / "weekly-billing.yaml"
+    weekly.write_text(
+        "name: Weekly billing\ntimezone: Asia/Seoul\nschedule: {weekly: [monday]}\n"
+        "window_days: 7\nfilters: {routing_profiles: [Billing]}\n"
+    )
+    try:
+        page = api.page("/generate?from=weekly-billing", "admin")
+    finally:
+        weekly.unlink()
+    fields = {i.attrs["name"]: i.attrs.get("value") for i in page.all("input") if "name" in i.attrs}
+    assert fields["name"] == "Weekly billing (ad hoc)"
+    start, end = (datetime.fromisoformat(fields[key]) for key in ("start", "end"))
+    assert end - start == timedelta(days=7)
+    assert end.weekday() == 0 and (start.hour, end.hour) == (0, 0)  # Monday midnight, Seoul
+
+
 def test_change_filters_opens_generate_prefilled_from_the_output(api, report_home):
     view = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id), "editor")
     link = view.by_id("change-filters").attrs["href"].removeprefix("/timecard")
