@@ -246,6 +246,8 @@ def test_the_ad_hoc_list_shows_name_window_zone_filters_and_who_ran_it_when(api,
     ]
     [link] = row.iter("a")
     assert link.attrs["href"] == f"/timecard{ADHOC.format(adhoc_id=report_home.adhoc_id)}"
+    [title] = api.page(f"/adhoc/{report_home.adhoc_id}", "viewer").all("h1")
+    assert title.text == "Ad hoc: Seoul check"
 
 
 def test_a_paused_report_dag_is_shown_as_paused(api):

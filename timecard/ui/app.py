@@ -155,13 +155,20 @@ def output_dates(request: Request, user: GetUserDep, kind: str, slug: str) -> HT
     definition = _authorized(request, user, kind, slug)
     folder = outputs.folder_of(kind, definition)
     dates = outputs.published_dates(folder).get(slug, [])
-    if not dates and definition is None:
-        raise outputs.OutputNotFound(f"There is no ad hoc output named {slug!r}.")
+    if definition:
+        title = definition.name
+    elif dates:  # an ad hoc run's output: its name as typed, from the manifest
+        manifest = outputs.read_manifest(
+            outputs.output_files(outputs.OutputRef(kind, slug, dates[0]), None)
+        )
+        title = f"Ad hoc: {manifest['report']['name']}"
+    else:
+        raise outputs.OutputNotFound(f"There is no ad hoc output {slug!r}.")
     return _render(
         request,
         user,
         "dates.html",
-        title=definition.name if definition else f"Ad hoc: {slug}",
+        title=title,
         kind=kind,
         slug=slug,
         definition=definition,
