@@ -18,7 +18,7 @@ from timecard import storage
 from timecard.cli import main
 from timecard.generate import SHAPES, generate_events
 
-AGENTS, START, DAYS, SEED = 12, date(2026, 11, 2), 4, 10
+AGENTS, START, DAYS, SEED = 8, date(2026, 11, 2), 4, 10
 # The middle of the stream: every neighbouring partition either clock needs was generated.
 WINDOW = (datetime(2026, 11, 4, tzinfo=UTC), datetime(2026, 11, 5, tzinfo=UTC))
 LOOKBACK_DAYS = 1
