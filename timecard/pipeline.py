@@ -236,18 +236,42 @@ def validate(spec: ReportSpec, staged: dict) -> dict:
 # -- 5. publish -----------------------------------------------------------------------------------
 
 
-def publish(spec: ReportSpec, window_plan: dict, staged: dict, dag_id: str, run_id: str) -> dict:
-    """Write the CSV, then its manifest; a reader who sees the manifest sees the whole CSV."""
+def publish(
+    spec: ReportSpec,
+    window_plan: dict,
+    staged: dict,
+    dag_id: str,
+    run_id: str,
+    completeness: str | None = None,
+) -> dict:
+    """Write the CSV, then its manifest; a reader who sees the manifest sees the whole CSV.
+
+    A CSV that differs from the one published before is a new revision: its manifest counts
+    revisions (the first publish is 1) and names the previous CSV's sha256. `completeness` says
+    why the run did not wait longer (timecard.completeness); a republish keeps the original's.
+    """
     from transforms.report import to_csv_bytes
 
     report = storage.read_parquet(storage.join(staged["staging"], "report.parquet"))
     quarantine = storage.read_parquet(storage.join(staged["staging"], "quarantine.parquet"))
     urls = output_urls(spec, window_plan["local_date"])
     csv = to_csv_bytes(report)
-    if _published_sha256(urls["manifest"]) not in (None, hashlib.sha256(csv).hexdigest()):
-        # The report changed: retract the old manifest first, so that no reader ever pairs it
-        # with the new CSV if this publish dies between the two writes.
-        storage.delete(urls["manifest"])
+    previous = read_manifest(urls["manifest"])
+    revision = {"revision": 1}
+    if previous is not None:
+        # A byte-identical rerun keeps the revision; a manifest from before revisions counts as 1.
+        revision = {"revision": previous.get("revision", 1)}
+        if "previous_sha256" in previous:
+            revision["previous_sha256"] = previous["previous_sha256"]
+        completeness = completeness or previous.get("completeness")
+        if previous["csv"]["sha256"] != hashlib.sha256(csv).hexdigest():
+            revision = {
+                "revision": revision["revision"] + 1,
+                "previous_sha256": previous["csv"]["sha256"],
+            }
+            # The report changed: retract the old manifest first, so that no reader ever pairs
+            # it with the new CSV if this publish dies between the two writes.
+            storage.delete(urls["manifest"])
     storage.write_bytes(urls["csv"], csv)
     if quarantine.height:
         lines = [json.dumps(row, ensure_ascii=False) for row in quarantine.iter_rows(named=True)]
@@ -256,18 +280,26 @@ def publish(spec: ReportSpec, window_plan: dict, staged: dict, dag_id: str, run_
         storage.delete(urls["quarantine"])  # a rerun must not leave an outdated one behind
     manifest = build_manifest(spec, window_plan, staged["summary"], csv, report.height)
     manifest |= {"dag_id": dag_id, "run_id": run_id, "quarantine": bool(quarantine.height)}
-    storage.write_bytes(
-        urls["manifest"], json.dumps(manifest, indent=2, ensure_ascii=False).encode()
-    )
+    manifest |= revision | ({"completeness": completeness} if completeness else {})
+    write_manifest(urls["manifest"], manifest)
     storage.delete(staged["staging"])
-    return {"csv": urls["csv"], "manifest": urls["manifest"], "rows": report.height}
+    return {
+        "csv": urls["csv"],
+        "manifest": urls["manifest"],
+        "rows": report.height,
+        "revision": manifest["revision"],
+    }
 
 
-def _published_sha256(manifest_url: str) -> str | None:
+def read_manifest(manifest_url: str) -> dict | None:
     try:
-        return json.loads(storage.read_bytes(manifest_url))["csv"]["sha256"]
+        return json.loads(storage.read_bytes(manifest_url))
     except FileNotFoundError:
         return None
+
+
+def write_manifest(manifest_url: str, manifest: dict) -> None:
+    storage.write_bytes(manifest_url, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
 
 
 def build_manifest(

@@ -33,6 +33,7 @@ def test_one_dag_per_scheduled_report_and_nothing_for_unscheduled(reports_dir):
     dag = bag.dags["timecard_daily-seoul"]
     assert dag.timetable.summary == "daily at 00:00 Asia/Seoul"
     assert [t.task_id for t in dag.topological_sort()] == [
+        "wait_for_events",
         "plan_scheduled_window",
         "list_raw_days",
         "condense_day",
@@ -121,6 +122,8 @@ def test_a_real_run_publishes_csv_then_manifest_and_reruns_identically(
         "timezone": "Asia/Seoul",
     }
     assert manifest["dag_id"] == "timecard_daily-seoul" and manifest["run_id"]
+    # A window whose deadline passed long before the run started is not waited for.
+    assert (manifest["completeness"], manifest["revision"]) == ("elapsed", 1)
     assert set(manifest["event_cache_fingerprints"]) >= {"2026-11-01", "2026-11-02"}
     assert not storage.list_files(
         storage.join(storage.normalize(str(small_events.parent)), "output", "_staging")
