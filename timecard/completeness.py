@@ -8,8 +8,8 @@ yet. A scheduled run therefore waits, before it condenses anything, until one of
   arrive roughly in time order, so once events that late are in S3, the window's are too.
 - **deadline**: the wall clock is at or past `window_end + max_wait`. A quiet night has no later
   events, so a run never waits for ever; it says so in its log and manifest.
-- **elapsed**: the deadline had already passed when the run started (a backfill, a catch-up
-  after an outage, a rerun of an old window): it passes at once, without reading events.
+- **elapsed**: the deadline had already passed when the gate first looked (a backfill, a
+  catch-up after an outage, a rerun of an old window): it passes at once, without reading events.
 
 Only events stamped no later than the wall clock count towards the watermark: an event from a
 clock running ahead must not declare a window complete early. So a window never passes by
@@ -54,14 +54,14 @@ class Gate:
 
 
 def decide(
-    gate: Gate, now: datetime, run_started: datetime, newest_event: datetime | None
+    gate: Gate, now: datetime, first_look: datetime, newest_event: datetime | None
 ) -> str | None:
     """Why the gate passes (WATERMARK, DEADLINE or ELAPSED), or None to keep waiting.
 
     `newest_event` is the latest EventTimestamp seen after the window end that is not after
-    `now` (None: none seen); `run_started` is when the run began.
+    `now` (None: none seen); `first_look` is when this run's gate first looked.
     """
-    if run_started >= gate.deadline:
+    if first_look >= gate.deadline:
         return ELAPSED
     if newest_event is not None and gate.threshold <= newest_event <= now:
         return WATERMARK
@@ -128,7 +128,7 @@ def explain(reason: str | None, gate: Gate, newest: datetime | None) -> str:
         )
     if reason == ELAPSED:
         return (
-            f"the deadline ({gate.deadline.isoformat()}) had passed before the run started: "
+            f"the deadline ({gate.deadline.isoformat()}) had passed when the gate first looked: "
             "passing at once"
         )
     return (

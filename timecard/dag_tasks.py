@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import Asset, PokeReturnValue, task
+from airflow.sdk import Asset, AssetAlias, PokeReturnValue, get_current_context, task
 
 from timecard import pipeline
 from timecard.settings import get_settings
 
 log = logging.getLogger(__name__)
 TASK_DEFAULTS = {"retries": 2, "retry_delay": timedelta(seconds=20)}
+# The late-data check announces each republished window through this alias, as an event of the
+# report's own Asset: only the reports that changed get one.
+REPUBLISHED = AssetAlias("timecard_republished")
 
 
 def _spec(spec: dict) -> pipeline.ReportSpec:
@@ -61,11 +64,11 @@ def completeness_gate(poke_seconds: float):
         minutes late (more when a stream is backed up), so the run first waits until a raw event
         stamped `settle` (default 15 minutes) after the window end has landed: the
         **watermark**. A quiet night has no such event: at `window_end + max_wait` (default 60
-        minutes) the run goes on anyway, at the **deadline**. A window whose deadline had passed
-        before the run started (backfills, catch-up) passes at once (**elapsed**). It reads only
-        the raw partitions after the window end, newest file first, and only their
-        EventTimestamp. Between looks the task is `up_for_reschedule` and holds no worker
-        slot. The reason goes into the manifest as `completeness`.""",
+        minutes) the run goes on anyway, at the **deadline**. A window whose deadline had
+        passed before the gate first looked (backfills, catch-up) passes at once
+        (**elapsed**). It reads only the raw partitions after the window end, newest file
+        first, and only their EventTimestamp. Between looks the task is `up_for_reschedule`
+        and holds no worker slot. The reason goes into the manifest as `completeness`.""",
     )
     def wait_for_events(
         spec: dict,
@@ -83,13 +86,16 @@ def completeness_gate(poke_seconds: float):
             end, gate["settle_minutes"], gate["max_wait_minutes"]
         )
         now = datetime.now(UTC)
-        reason = completeness.decide(window_gate, now, dag_run.start_date, None)
+        context = get_current_context()
+        # Reschedule mode records each look; the first one dates the run's wait.
+        first_look = context["ti"].get_first_reschedule_date(context) or now
+        reason = completeness.decide(window_gate, now, first_look, None)
         newest = None
         if reason != completeness.ELAPSED:
             settings = get_settings()
             landing = landing_for(settings.events_root, **pipeline._landing_settings(_spec(spec)))
             newest = completeness.newest_event(landing, window_gate, now)
-            reason = completeness.decide(window_gate, now, dag_run.start_date, newest)
+            reason = completeness.decide(window_gate, now, first_look, newest)
         log.info("%s", completeness.explain(reason, window_gate, newest))
         return PokeReturnValue(is_done=reason is not None, xcom_value=reason)
 
@@ -206,15 +212,12 @@ def publish_task(asset: Asset):
         published = pipeline.publish(
             _spec(spec), window_plan, staged, dag.dag_id, run_id, completeness
         )
-        outlet_events[asset].extra = asset_event_extra(published, window_plan["local_date"])
+        outlet_events[asset].extra = pipeline.asset_event_extra(
+            published, window_plan["local_date"]
+        )
         return published
 
     return publish_report
-
-
-def asset_event_extra(published: dict, local_date: str) -> dict:
-    """What each asset event of a report tells a warehouse DAG: exactly what to load."""
-    return {**published, "local_date": local_date}
 
 
 def report_run(spec, window_plan, asset: Asset, completeness) -> None:
@@ -233,3 +236,28 @@ def scheduled_report_run(definition, spec: dict, schedule: dict, asset: Asset) -
     window_plan = plan_scheduled_window(spec, schedule)
     reason >> window_plan
     report_run(spec, window_plan, asset, reason)
+
+
+@task(
+    outlets=[REPUBLISHED],
+    doc_md="""**Check published windows for late data.** For every scheduled report, each window
+    published within the horizon (`TIMECARD_LATE_DATA_HORIZON_DAYS`, default 7) has its raw
+    days listed again (listings only) and compared with the fingerprints in its manifest. Only
+    a window whose raw days changed is rebuilt: a byte-identical CSV just gets `checked_at` in
+    its manifest; a changed CSV is republished atomically with `revision` + 1 and
+    `previous_sha256`, and the report's Asset gets a new event. Each republish is logged with
+    the raw days that changed; the return value lists every window checked.""",
+)
+def check_late_data(dag=None, run_id=None, outlet_events=None) -> list[dict]:
+    from dataclasses import asdict
+
+    from timecard import healing
+
+    horizon = get_settings().late_data_horizon_days
+    checks = healing.check_scheduled_reports(horizon, dag.dag_id, run_id)
+    for check in checks:
+        if check.asset_extra:
+            outlet_events[REPUBLISHED].add(report_asset(check.slug), extra=check.asset_extra)
+    changed = [check for check in checks if check.status != healing.UNCHANGED]
+    log.info("checked %d published window(s); %d had late data", len(checks), len(changed))
+    return [asdict(check) for check in checks]

@@ -291,6 +291,11 @@ def publish(
     }
 
 
+def asset_event_extra(published: dict, local_date: str) -> dict:
+    """What each Asset event of a report tells a warehouse DAG: exactly what to load."""
+    return {**published, "local_date": local_date}
+
+
 def read_manifest(manifest_url: str) -> dict | None:
     try:
         return json.loads(storage.read_bytes(manifest_url))

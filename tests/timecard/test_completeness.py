@@ -20,7 +20,7 @@ from timecard.landing import Landing
 
 END = utc("2026-11-03T00:00:00Z")
 GATE = Gate.from_minutes(END, settle=15, max_wait=60)
-STARTED = END  # a scheduled run starts at the window end
+STARTED = END  # a scheduled run first looks at the window end
 
 
 def at(minutes: float) -> datetime:
@@ -28,29 +28,29 @@ def at(minutes: float) -> datetime:
 
 
 def test_exactly_at_settle_passes_and_a_microsecond_before_waits():
-    assert decide(GATE, now=at(15), run_started=STARTED, newest_event=at(15)) == WATERMARK
+    assert decide(GATE, now=at(15), first_look=STARTED, newest_event=at(15)) == WATERMARK
     just_before = at(15) - timedelta(microseconds=1)
-    assert decide(GATE, now=at(20), run_started=STARTED, newest_event=just_before) is None
+    assert decide(GATE, now=at(20), first_look=STARTED, newest_event=just_before) is None
 
 
 def test_no_later_event_waits_until_the_deadline_and_passes_exactly_at_it():
-    assert decide(GATE, now=at(59.99), run_started=STARTED, newest_event=None) is None
-    assert decide(GATE, now=at(60), run_started=STARTED, newest_event=None) == DEADLINE
+    assert decide(GATE, now=at(59.99), first_look=STARTED, newest_event=None) is None
+    assert decide(GATE, now=at(60), first_look=STARTED, newest_event=None) == DEADLINE
     # At the deadline, the watermark is still the better reason when it holds.
-    assert decide(GATE, now=at(61), run_started=STARTED, newest_event=at(16)) == WATERMARK
+    assert decide(GATE, now=at(61), first_look=STARTED, newest_event=at(16)) == WATERMARK
 
 
 def test_an_event_stamped_after_the_gates_clock_never_passes_it():
     """Clock skew: an event from a clock running ahead proves nothing about the window."""
-    assert decide(GATE, now=at(10), run_started=STARTED, newest_event=at(15)) is None
-    assert decide(GATE, now=at(15), run_started=STARTED, newest_event=at(15)) == WATERMARK
+    assert decide(GATE, now=at(10), first_look=STARTED, newest_event=at(15)) is None
+    assert decide(GATE, now=at(15), first_look=STARTED, newest_event=at(15)) == WATERMARK
 
 
-def test_a_window_whose_deadline_passed_before_the_run_started_passes_at_once():
+def test_a_window_whose_deadline_passed_before_the_first_look_passes_at_once():
     long_ago = at(60 * 24 * 30)
-    assert decide(GATE, now=long_ago, run_started=at(60), newest_event=None) == ELAPSED
+    assert decide(GATE, now=long_ago, first_look=at(60), newest_event=None) == ELAPSED
     # A run that started before the deadline and reaches it while waiting says "deadline".
-    assert decide(GATE, now=at(60), run_started=at(59), newest_event=None) == DEADLINE
+    assert decide(GATE, now=at(60), first_look=at(59), newest_event=None) == DEADLINE
 
 
 def test_ad_hoc_runs_say_whether_their_deadline_had_passed():
