@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import traceback
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from timecard.errors import TimecardError, UsageError
 from timecard.reports_cli import add_reports_parser
@@ -101,6 +101,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     backfill.set_defaults(func=_run_backfill)
 
+    republish = commands.add_parser(
+        "republish",
+        help="check a saved report's published windows for late raw data and republish those "
+        "that changed",
+    )
+    republish.add_argument("slug", metavar="SLUG")
+    republish.add_argument(
+        "--since",
+        required=True,
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="first window's local start date (YYYY-MM-DD) to check",
+    )
+    republish.set_defaults(func=_run_republish)
+
     add_reports_parser(commands)
     return parser
 
@@ -118,6 +133,8 @@ def _run_report(args: argparse.Namespace) -> int:
     else:
         window = timerange.custom_range(args.start, args.end, args.tz)
     settings = get_settings()
+    if warning := _recent_window_warning(window.end, settings.settle_minutes, datetime.now(UTC)):
+        print(f"timecard: warning: {warning}", file=sys.stderr)
     request = engine.ReportRequest(
         events_root=args.events,
         time_range=window,
@@ -142,6 +159,18 @@ def _run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recent_window_warning(end: datetime, settle_minutes: float, now: datetime) -> str | None:
+    """A report does not wait for late events (scheduled runs do): say when some may be missing."""
+    if now >= end + timedelta(minutes=settle_minutes):
+        return None
+    return (
+        f"the range ends at {end.isoformat()}, less than {settle_minutes:g} minutes "
+        "(TIMECARD_SETTLE_MINUTES) before now: Kinesis Firehose delivers events up to 15 minutes "
+        "late, so the last events of the range may be missing. Run the report again later for "
+        "a complete one."
+    )
+
+
 def _run_generate(args: argparse.Namespace) -> int:
     from timecard.generate import generate_events
 
@@ -162,6 +191,12 @@ def _run_backfill(args: argparse.Namespace) -> int:
     from timecard.backfill import exit_code, run_backfill
 
     return exit_code(run_backfill(args.slug, args.first, args.last))
+
+
+def _run_republish(args: argparse.Namespace) -> int:
+    from timecard.republish import exit_code, run_republish
+
+    return exit_code(run_republish(args.slug, args.since))
 
 
 def main(argv: list[str] | None = None) -> int:
