@@ -31,9 +31,9 @@ def run_republish(slug: str, since: date, out=None) -> list[healing.WindowCheck]
 
     checks = healing.check_report(spec, since, "timecard republish", run_id, progress=progress)
     announced = announce([check for check in checks if check.asset_extra])
-    print(format_table(checks), file=out)
     if announced:
         print(f"timecard: {announced} Asset event(s) recorded for {slug}", file=out)
+    print(format_table(checks), file=out)
     return checks
 
 

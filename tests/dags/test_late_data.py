@@ -110,3 +110,46 @@ def test_a_late_file_republishes_only_its_window_once(
     assert check_dag.test().state == "success"
     assert {day: outputs(day) for day in RUNS} == after
     assert asset_events() == events_after
+
+
+@pytest.mark.slow
+def test_timecard_republish_cli_heals_one_report_and_announces_it(
+    reports_dir, small_events, airflow_db, capsys
+):
+    from tests.dags.test_backfill import final_table
+    from timecard.cli import main
+
+    write_definition(reports_dir, SLUG, DAILY_SEOUL)
+    assert parse_dags().dags[f"timecard_{SLUG}"].test(logical_date=RUNS["2026-11-02"]).state == (
+        "success"
+    )
+    old_csv, old_manifest = outputs("2026-11-02")
+    write_ndjson(
+        small_events,
+        "2026-11-02",
+        [event("LOGOUT", "2026-11-02T06:00:00Z", "b", routing_profile="Billing")],
+        name="part-late.json",
+    )
+    events_before = asset_events()
+    capsys.readouterr()
+
+    assert main(["republish", SLUG, "--since", "2026-11-01"]) == 0
+
+    stderr = capsys.readouterr().err
+    assert "[####################] done" in stderr
+    assert final_table(stderr) == {
+        "2026-11-02": {
+            "status": "republished",
+            "rows": "3",
+            "detail": "revision 2; raw days changed: 2026-11-02",
+        }
+    }
+    csv, manifest = outputs("2026-11-02")
+    assert (manifest["revision"], manifest["previous_sha256"]) == (2, old_manifest["csv"]["sha256"])
+    assert manifest["dag_id"] == "timecard republish" and csv != old_csv
+    [new_event] = asset_events()[len(events_before) :]
+    assert (new_event["local_date"], new_event["revision"]) == ("2026-11-02", 2)
+
+    assert main(["republish", SLUG, "--since", "2026-11-01"]) == 0
+    assert final_table(capsys.readouterr().err)["2026-11-02"]["status"] == "unchanged"
+    assert len(asset_events()) == len(events_before) + 1
