@@ -8,6 +8,7 @@ import sys
 import traceback
 from datetime import UTC, date, datetime, timedelta
 
+from timecard.ddl import DIALECTS
 from timecard.errors import TimecardError, UsageError
 from timecard.reports_cli import add_reports_parser
 from timecard.settings import get_settings
@@ -115,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
         help="first window's local start date (YYYY-MM-DD) to check",
     )
     republish.set_defaults(func=_run_republish)
+    ddl = commands.add_parser(
+        "ddl", help="print a table definition of a saved report's published Parquet files"
+    )
+    ddl.add_argument("slug", metavar="SLUG")
+    ddl.add_argument("--dialect", required=True, choices=DIALECTS)
+    ddl.set_defaults(func=_run_ddl)
 
     add_reports_parser(commands)
     return parser
@@ -197,6 +204,16 @@ def _run_republish(args: argparse.Namespace) -> int:
     from timecard.republish import exit_code, run_republish
 
     return exit_code(run_republish(args.slug, args.since))
+
+
+def _run_ddl(args: argparse.Namespace) -> int:
+    from timecard import ddl
+    from timecard.definitions import definition_path, load_definition
+    from timecard.pipeline import ReportSpec
+
+    definition = load_definition(definition_path(get_settings().reports_dir, args.slug))
+    print(ddl.render(ReportSpec.from_definition(definition), args.dialect), end="")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

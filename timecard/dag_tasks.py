@@ -180,19 +180,30 @@ def report_asset(slug: str) -> Asset:
     """The Airflow Asset of a report's published output.
 
     It names the report, not a storage location, so moving the output root or changing the
-    prefix keeps downstream DAGs scheduled on it. Each publish attaches the exact CSV and
-    manifest URLs to its asset event, for the warehouse DAG to load.
+    prefix keeps downstream DAGs scheduled on it. Each publish attaches the exact CSV, Parquet
+    and manifest URLs to its asset event, for the warehouse DAG to load.
     """
     alias = get_settings().instance_alias
     return Asset(name=f"timecard_{slug}", uri=f"x-timecard://{alias}/reports/{slug}")
 
 
-def publish_task(asset: Asset):
+def report_email(definition, spec: dict):
+    """The report's email notifier (`notify:` in its definition), or None without one."""
+    if not definition.notify_email:
+        return None
+    # Imported here: only a report with `notify` pays for the SMTP provider at parse time.
+    from timecard.notify import ReportEmail
+
+    return ReportEmail(spec, definition.notify_email, definition.notify_on)
+
+
+def publish_task(asset: Asset, on_published=None):
     """The publish task of one report, declaring the report's output as an Airflow Asset."""
 
     @task(
         task_id="publish_report",
         outlets=[asset],
+        on_success_callback=on_published,
         doc_md="""**Publish the report**: the CSV into its date partition, then its manifest
         (window, zone, filters, row count, sha256, cache fingerprints, completeness, revision).
         The manifest is written last, so a loader that waits for it never reads a partial CSV.
@@ -213,29 +224,33 @@ def publish_task(asset: Asset):
             _spec(spec), window_plan, staged, dag.dag_id, run_id, completeness
         )
         outlet_events[asset].extra = pipeline.asset_event_extra(
-            published, window_plan["local_date"]
+            published, spec["slug"], window_plan["local_date"]
         )
         return published
 
     return publish_report
 
 
-def report_run(spec, window_plan, asset: Asset, completeness) -> None:
-    """Wire the steps after planning: condense (mapped per day) → build → validate → publish."""
+def report_run(spec, window_plan, asset: Asset, completeness, on_published=None) -> None:
+    """Wire the steps after planning: condense (mapped per day) → build → validate → publish.
+    `completeness`: why the run stopped waiting (an XCom of the gate, or the ad hoc plan's);
+    `on_published`: a notifier called once the report is published."""
     condensed = condense_day.partial(spec=spec).expand_kwargs(list_raw_days(window_plan))
     staged = build_report(spec, window_plan)
     condensed >> staged
     validated = validate_report(spec, staged)
-    publish_task(asset)(spec, window_plan, staged, validated, completeness)
+    publish_task(asset, on_published)(spec, window_plan, staged, validated, completeness)
 
 
-def scheduled_report_run(definition, spec: dict, schedule: dict, asset: Asset) -> None:
+def scheduled_report_run(
+    definition, spec: dict, schedule: dict, asset: Asset, on_published=None
+) -> None:
     """A scheduled report's tasks: the completeness gate first, then plan and the report run."""
     gate = gate_settings(definition)
     reason = completeness_gate(get_settings().gate_poke_seconds)(spec, schedule, gate)
     window_plan = plan_scheduled_window(spec, schedule)
     reason >> window_plan
-    report_run(spec, window_plan, asset, reason)
+    report_run(spec, window_plan, asset, reason, on_published)
 
 
 @task(

@@ -15,7 +15,6 @@ runs the check for every scheduled report; `timecard republish SLUG --since DATE
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,29 +118,27 @@ def check_window(
 
 
 def _rebuild(spec, manifest: dict, check: WindowCheck, dag_id, run_id, now: datetime) -> None:
-    from transforms.report import to_csv_bytes
-
     window = manifest["window"]
     start = datetime.fromisoformat(window["start_utc"])
     end = datetime.fromisoformat(window["end_utc"])
     window_plan = pipeline.plan(spec, start, end)
     staged = pipeline.build(spec, window_plan, run_id)
     pipeline.validate(spec, staged)
-    report = storage.read_parquet(storage.join(staged["staging"], "report.parquet"))
     days = ", ".join(check.changed_days)
-    sha256 = hashlib.sha256(to_csv_bytes(report)).hexdigest()
-    if sha256 == manifest["csv"]["sha256"]:
+    before = pipeline.published_sha256s(manifest)
+    after = pipeline.sha256s(pipeline.data_files(spec, staged))
+    if after == before:
         # Same report: record what was checked and when; nothing to announce.
         manifest["event_cache_fingerprints"] = staged["summary"]["fingerprints"]
         manifest["checked_at"] = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
         pipeline.write_manifest(pipeline.output_urls(spec, check.local_date)["manifest"], manifest)
         storage.delete(staged["staging"])
-        check.status, check.detail = RECHECKED, f"raw days changed ({days}); CSV unchanged"
+        check.status, check.detail = RECHECKED, f"raw days changed ({days}); report unchanged"
         log.info("late data for %s %s: %s", spec.slug, check.local_date, check.detail)
         return
     published = pipeline.publish(spec, window_plan, staged, dag_id, run_id)
     check.status, check.rows, check.revision = REPUBLISHED, published["rows"], published["revision"]
-    check.asset_extra = pipeline.asset_event_extra(published, check.local_date)
+    check.asset_extra = pipeline.asset_event_extra(published, spec.slug, check.local_date)
     check.detail = f"revision {published['revision']}; raw days changed: {days}"
     log.warning(
         "republished %s %s as revision %d (%d rows, sha256 %s, previously %s): raw days "
@@ -150,8 +147,8 @@ def _rebuild(spec, manifest: dict, check: WindowCheck, dag_id, run_id, now: date
         check.local_date,
         published["revision"],
         published["rows"],
-        sha256,
-        manifest["csv"]["sha256"],
+        next(iter(after.values())),
+        next(iter(before.values()), None),
         days,
     )
 

@@ -6,7 +6,8 @@ plan → condense one UTC day (mapped) → build (stage the report) → validate
 Published layout, for warehouses (the date is the local date of the window start):
 
     {output_root}/connect/{instance_alias}/Reports/{prefix}/date={YYYY-MM-DD}/{slug}-{YYYY-MM-DD}.csv
-    ... next to it: {slug}-{YYYY-MM-DD}_manifest.json   (written after the CSV)
+    ... next to it: {slug}-{YYYY-MM-DD}.parquet          (typed sessions, the same rows)
+                    {slug}-{YYYY-MM-DD}_manifest.json   (written after the data files)
                     {slug}-{YYYY-MM-DD}_quarantine.jsonl (only when records were quarantined)
 
 The manifest is named after its CSV, not `_manifest.json` alone, because several reports (and
@@ -28,6 +29,7 @@ from timecard.settings import get_settings
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
+FORMATS = ("csv", "parquet")
 MANIFEST_SUFFIX = "_manifest.json"
 QUARANTINE_SUFFIX = "_quarantine.jsonl"
 
@@ -45,6 +47,7 @@ class ReportSpec:
     prefix: str | None = None
     max_rows: int = 10_000
     lookback_days: int = 31
+    formats: tuple[str, ...] = FORMATS
     layout: str | None = None  # None: the environment's default
     partition_time: str | None = None
 
@@ -60,6 +63,7 @@ class ReportSpec:
             prefix=definition.prefix,
             max_rows=definition.max_rows,
             lookback_days=definition.lookback_days,
+            formats=definition.formats,
             layout=definition.layout,
             partition_time=definition.partition_time,
         )
@@ -83,6 +87,7 @@ def output_urls(spec: ReportSpec, local_date: str) -> dict[str, str]:
     stem = storage.join(folder, f"{spec.slug}-{local_date}")
     return {
         "csv": f"{stem}.csv",
+        "parquet": f"{stem}.parquet",
         "manifest": f"{stem}{MANIFEST_SUFFIX}",
         "quarantine": f"{stem}{QUARANTINE_SUFFIX}",
     }
@@ -217,8 +222,26 @@ def build(spec: ReportSpec, window_plan: dict, run_id: str) -> dict:
         log.warning("%s", warning)
     folder = staging_folder(spec, window_plan, run_id)
     storage.write_parquet(storage.join(folder, "report.parquet"), result.report)
+    storage.write_parquet(storage.join(folder, "sessions.parquet"), _typed(spec, request, result))
     storage.write_parquet(storage.join(folder, "quarantine.parquet"), result.quarantine)
     return {"staging": folder, "summary": result.summary.as_dict()}
+
+
+def _typed(spec: ReportSpec, request, result):
+    from datetime import timedelta
+
+    from transforms.typed import typed_sessions
+
+    window = request.time_range
+    return typed_sessions(
+        result.sessions,
+        tz=spec.timezone,
+        filters=spec.filters(),
+        slug=spec.slug,
+        window_start=window.start,
+        window_end=window.end,
+        abandoned_after=timedelta(minutes=get_settings().abandoned_after_minutes),
+    )
 
 
 # -- 4. validate ----------------------------------------------------------------------------------
@@ -226,10 +249,14 @@ def build(spec: ReportSpec, window_plan: dict, run_id: str) -> dict:
 
 def validate(spec: ReportSpec, staged: dict) -> dict:
     """Enforce the report contract on the staged report, including its row limit."""
+    from schemas.contract import enforce
+    from schemas.typed import TYPED_SESSIONS
     from timecard import engine
 
     report = storage.read_parquet(storage.join(staged["staging"], "report.parquet"))
     engine.validate_report(report, spec.max_rows)
+    typed = storage.read_parquet(storage.join(staged["staging"], "sessions.parquet"))
+    enforce(TYPED_SESSIONS, typed, "typed sessions file")
     return {"rows": report.height}
 
 
@@ -244,18 +271,19 @@ def publish(
     run_id: str,
     completeness: str | None = None,
 ) -> dict:
-    """Write the CSV, then its manifest; a reader who sees the manifest sees the whole CSV.
+    """Write the data files (CSV, typed Parquet), then the manifest that covers them: a reader
+    who sees the manifest sees whole files.
 
-    A CSV that differs from the one published before is a new revision: its manifest counts
-    revisions (the first publish is 1) and names the previous CSV's sha256. `completeness` says
-    why the run did not wait longer (timecard.completeness); a republish keeps the original's.
+    Files that differ from those published before are a new revision: the manifest counts
+    revisions (the first publish is 1) and names the previous file's sha256 (the CSV's, else
+    the Parquet file's). `completeness` says why the run did not wait longer
+    (timecard.completeness); a republish keeps the original's.
     """
-    from transforms.report import to_csv_bytes
-
-    report = storage.read_parquet(storage.join(staged["staging"], "report.parquet"))
-    quarantine = storage.read_parquet(storage.join(staged["staging"], "quarantine.parquet"))
+    staging = staged["staging"]
+    report = storage.read_parquet(storage.join(staging, "report.parquet"))
+    quarantine = storage.read_parquet(storage.join(staging, "quarantine.parquet"))
     urls = output_urls(spec, window_plan["local_date"])
-    csv = to_csv_bytes(report)
+    files = data_files(spec, staged, report)
     previous = read_manifest(urls["manifest"])
     revision = {"revision": 1}
     if previous is not None:
@@ -264,36 +292,63 @@ def publish(
         if "previous_sha256" in previous:
             revision["previous_sha256"] = previous["previous_sha256"]
         completeness = completeness or previous.get("completeness")
-        if previous["csv"]["sha256"] != hashlib.sha256(csv).hexdigest():
+        if published_sha256s(previous) != sha256s(files):
             revision = {
                 "revision": revision["revision"] + 1,
-                "previous_sha256": previous["csv"]["sha256"],
+                "previous_sha256": next(iter(published_sha256s(previous).values()), None),
             }
             # The report changed: retract the old manifest first, so that no reader ever pairs
-            # it with the new CSV if this publish dies between the two writes.
+            # it with new files if this publish dies between the writes.
             storage.delete(urls["manifest"])
-    storage.write_bytes(urls["csv"], csv)
+    for name in FORMATS:
+        if name in files:
+            storage.write_bytes(urls[name], files[name])
+        else:
+            storage.delete(urls[name])  # a format turned off leaves no outdated file behind
     if quarantine.height:
         lines = [json.dumps(row, ensure_ascii=False) for row in quarantine.iter_rows(named=True)]
         storage.write_bytes(urls["quarantine"], ("\n".join(lines) + "\n").encode())
     else:
         storage.delete(urls["quarantine"])  # a rerun must not leave an outdated one behind
-    manifest = build_manifest(spec, window_plan, staged["summary"], csv, report.height)
+    manifest = build_manifest(spec, window_plan, staged["summary"], files, report.height)
     manifest |= {"dag_id": dag_id, "run_id": run_id, "quarantine": bool(quarantine.height)}
     manifest |= revision | ({"completeness": completeness} if completeness else {})
     write_manifest(urls["manifest"], manifest)
-    storage.delete(staged["staging"])
+    storage.delete(staging)
     return {
-        "csv": urls["csv"],
+        **{name: urls[name] for name in files},
         "manifest": urls["manifest"],
         "rows": report.height,
         "revision": manifest["revision"],
     }
 
 
-def asset_event_extra(published: dict, local_date: str) -> dict:
+def data_files(spec: ReportSpec, staged: dict, report=None) -> dict[str, bytes]:
+    """The bytes of each data file a staged report publishes, by format."""
+    from transforms.report import to_csv_bytes
+
+    staging = staged["staging"]
+    files = {}
+    if "csv" in spec.formats:
+        if report is None:
+            report = storage.read_parquet(storage.join(staging, "report.parquet"))
+        files["csv"] = to_csv_bytes(report)
+    if "parquet" in spec.formats:
+        files["parquet"] = storage.read_bytes(storage.join(staging, "sessions.parquet"))
+    return files
+
+
+def sha256s(files: dict[str, bytes]) -> dict[str, str]:
+    return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+
+
+def published_sha256s(manifest: dict) -> dict[str, str]:
+    return {name: manifest[name]["sha256"] for name in FORMATS if name in manifest}
+
+
+def asset_event_extra(published: dict, slug: str, local_date: str) -> dict:
     """What each Asset event of a report tells a warehouse DAG: exactly what to load."""
-    return {**published, "local_date": local_date}
+    return {**published, "report_slug": slug, "local_date": local_date}
 
 
 def read_manifest(manifest_url: str) -> dict | None:
@@ -308,8 +363,9 @@ def write_manifest(manifest_url: str, manifest: dict) -> None:
 
 
 def build_manifest(
-    spec: ReportSpec, window_plan: dict, summary: dict, csv: bytes, rows: int
+    spec: ReportSpec, window_plan: dict, summary: dict, files: dict[str, bytes], rows: int
 ) -> dict:
+    """`files`: the bytes of each published data file by format ("csv", "parquet")."""
     return {
         "schema_version": SCHEMA_VERSION,
         "report": {"slug": spec.slug, "name": spec.name},
@@ -324,7 +380,10 @@ def build_manifest(
         "lookback_days": spec.lookback_days,
         "max_rows": spec.max_rows,
         "rows": rows,
-        "csv": {"sha256": hashlib.sha256(csv).hexdigest(), "bytes": len(csv)},
+        **{
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": rows}
+            for name, data in files.items()
+        },
         "counts": {
             key: summary[key]
             for key in (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,10 @@ ENV_VARS = (
     "TIMECARD_MAX_WAIT_MINUTES",
     "TIMECARD_GATE_POKE_SECONDS",
     "TIMECARD_LATE_DATA_HORIZON_DAYS",
+    "TIMECARD_POSTGRES_CONN_ID",
+    "TIMECARD_SMTP_CONN_ID",
+    "TIMECARD_UI_BASE_URL",
+    "TIMECARD_EMAIL_ATTACH_MAX_BYTES",
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -73,6 +78,14 @@ class Settings:
     gate_poke_seconds: float = 60
     # How far back the hourly late-data check looks at published windows.
     late_data_horizon_days: int = 7
+    # The Airflow connection of the example PostgreSQL load DAG; unset, that DAG does not exist.
+    postgres_conn_id: str | None = None
+    # The Airflow connection (SMTP provider) that report emails are sent through.
+    smtp_conn_id: str = "smtp_default"
+    # Where the Airflow UI is reached, for the report links in emails.
+    ui_base_url: str = "http://localhost:8080"
+    # A published CSV up to this size is attached to its email; a larger one is linked.
+    email_attach_max_bytes: int = 5 * 1024 * 1024
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -96,6 +109,12 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         max_wait_minutes=_number(env, "TIMECARD_MAX_WAIT_MINUTES", 60, low=0),
         gate_poke_seconds=_number(env, "TIMECARD_GATE_POKE_SECONDS", 60, low=1),
         late_data_horizon_days=_positive_int(env, "TIMECARD_LATE_DATA_HORIZON_DAYS", 7),
+        postgres_conn_id=env.get("TIMECARD_POSTGRES_CONN_ID") or None,
+        smtp_conn_id=env.get("TIMECARD_SMTP_CONN_ID") or "smtp_default",
+        ui_base_url=(env.get("TIMECARD_UI_BASE_URL") or "http://localhost:8080").rstrip("/"),
+        email_attach_max_bytes=_positive_int(
+            env, "TIMECARD_EMAIL_ATTACH_MAX_BYTES", 5 * 1024 * 1024
+        ),
     )
 
 
@@ -160,15 +179,31 @@ def _s3_settings(env: dict[str, str]) -> S3Settings:
 
 
 def _s3_settings_from_airflow_connection(conn_id: str) -> S3Settings:
-    # Imported here: the CLI must not pay for Airflow unless an Airflow connection is configured.
-    from airflow.sdk import BaseHook
+    """S3 access as the Amazon provider resolves the connection: static keys, `role_arn`
+    (assume role), a profile, web identity, or no keys at all (the instance or task role).
 
-    conn = BaseHook.get_connection(conn_id)
-    extra = conn.extra_dejson
+    The session is resolved once per process; its credentials are read again on every call,
+    so refreshable ones (an assumed role's) are renewed by botocore before they expire, and the
+    renewed keys reach s3fs and Polars through the new S3Settings value.
+    """
+    session, endpoint_url, region = _aws_session(conn_id)
+    credentials = session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials is not None else None
     return S3Settings(
-        endpoint_url=extra.get("endpoint_url") or None,
-        region=extra.get("region_name") or "us-east-1",
-        access_key_id=conn.login or extra.get("aws_access_key_id") or None,
-        secret_access_key=conn.password or extra.get("aws_secret_access_key") or None,
-        session_token=extra.get("aws_session_token") or None,
+        endpoint_url=endpoint_url,
+        region=region,
+        access_key_id=frozen.access_key if frozen else None,
+        secret_access_key=frozen.secret_key if frozen else None,
+        session_token=frozen.token if frozen else None,
     )
+
+
+@lru_cache(maxsize=4)
+def _aws_session(conn_id: str):
+    # Imported here: the CLI must not pay for Airflow unless an Airflow connection is configured.
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+    hook = AwsBaseHook(aws_conn_id=conn_id, client_type="s3")
+    config = hook.conn_config
+    region = config.region_name or "us-east-1"
+    return hook.get_session(region_name=region), config.get_service_endpoint_url("s3"), region
