@@ -40,6 +40,16 @@ def outputs(local_date: str) -> tuple[bytes, dict]:
     return storage.read_bytes(urls["csv"]), json.loads(storage.read_bytes(urls["manifest"]))
 
 
+def test_the_late_data_check_is_one_hourly_task_announcing_through_an_alias(reports_dir):
+    dag = parse_dags().dags["timecard_late_data"]
+    assert dag.schedule == "@hourly" and dag.max_active_runs == 1
+    [task] = dag.tasks
+    assert task.task_id == "check_late_data" and task.doc_md
+    assert [(type(outlet).__name__, outlet.name) for outlet in task.outlets] == [
+        ("AssetAlias", "timecard_republished")
+    ]
+
+
 @pytest.mark.slow
 def test_a_late_file_republishes_only_its_window_once(
     reports_dir, small_events, airflow_db, monkeypatch

@@ -30,7 +30,12 @@ def test_one_dag_per_scheduled_report_and_nothing_for_unscheduled(reports_dir):
     write_definition(reports_dir, "adhoc-only", "name: Only by hand\n")
     bag = parse_dags()
     assert bag.import_errors == {}
-    assert sorted(bag.dags) == ["timecard_adhoc", "timecard_daily-seoul", "timecard_weekly"]
+    assert sorted(bag.dags) == [
+        "timecard_adhoc",
+        "timecard_daily-seoul",
+        "timecard_late_data",
+        "timecard_weekly",
+    ]
     dag = bag.dags["timecard_daily-seoul"]
     assert dag.timetable.summary == "daily at 00:00 Asia/Seoul"
     assert [t.task_id for t in dag.topological_sort()] == [
