@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import traceback
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from timecard.ddl import DIALECTS
 from timecard.errors import TimecardError, UsageError
@@ -159,6 +159,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     backfill.set_defaults(func=_run_backfill)
 
+    republish = commands.add_parser(
+        "republish",
+        help="check a saved report's published windows for late raw data and republish those "
+        "that changed",
+    )
+    republish.add_argument("slug", metavar="SLUG")
+    republish.add_argument(
+        "--since",
+        required=True,
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="first window's local start date (YYYY-MM-DD) to check",
+    )
+    republish.set_defaults(func=_run_republish)
     ddl = commands.add_parser(
         "ddl", help="print a table definition of a saved report's published Parquet files"
     )
@@ -183,6 +197,8 @@ def _run_report(args: argparse.Namespace) -> int:
     else:
         window = timerange.custom_range(args.start, args.end, args.tz)
     settings = get_settings()
+    if warning := _recent_window_warning(window.end, settings.settle_minutes, datetime.now(UTC)):
+        print(f"timecard: warning: {warning}", file=sys.stderr)
     request = engine.ReportRequest(
         events_root=args.events,
         time_range=window,
@@ -207,6 +223,18 @@ def _run_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _recent_window_warning(end: datetime, settle_minutes: float, now: datetime) -> str | None:
+    """A report does not wait for late events (scheduled runs do): say when some may be missing."""
+    if now >= end + timedelta(minutes=settle_minutes):
+        return None
+    return (
+        f"the range ends at {end.isoformat()}, less than {settle_minutes:g} minutes "
+        "(TIMECARD_SETTLE_MINUTES) before now: Kinesis Firehose delivers events up to 15 minutes "
+        "late, so the last events of the range may be missing. Run the report again later for "
+        "a complete one."
+    )
 
 
 _OPTION = {
@@ -255,6 +283,12 @@ def _run_backfill(args: argparse.Namespace) -> int:
     from timecard.backfill import exit_code, run_backfill
 
     return exit_code(run_backfill(args.slug, args.first, args.last))
+
+
+def _run_republish(args: argparse.Namespace) -> int:
+    from timecard.republish import exit_code, run_republish
+
+    return exit_code(run_republish(args.slug, args.since))
 
 
 def _run_ddl(args: argparse.Namespace) -> int:

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from schemas.columns import TYPED_COLUMNS
 from tests.publishing import SEOUL, local_window, publish_day, write_day_events
 from timecard import storage
 from timecard.cli import main
 from timecard.pipeline import output_urls
 from timecard.ui.table import load_report
-from transforms.typed import TYPED_COLUMNS
 
 DAY = "2026-11-02"
 
@@ -114,7 +114,8 @@ def test_formats_turn_either_file_off_and_leave_no_outdated_one(events):
     assert "parquet" not in manifest and manifest["csv"]["rows"] == 4
 
     published = publish_day(dataclasses.replace(SEOUL, formats=("parquet",)), DAY)
-    assert set(published) == {"parquet", "manifest", "rows"}
+    assert set(published) == {"parquet", "manifest", "rows", "revision"}
+    assert published["revision"] == 2  # other files than before: a new revision
     assert storage.exists(urls["parquet"]) and not storage.exists(urls["csv"])
     manifest = json.loads(storage.read_bytes(urls["manifest"]))
     assert "csv" not in manifest and manifest["parquet"]["rows"] == 4

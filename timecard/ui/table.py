@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from schemas.columns import REPORT_HEADER, TIME_COLUMNS
 from timecard.errors import TimecardError, UsageError
 from timecard.settings import get_settings
 from transforms.abandoned import activity_bound, possibly_abandoned
-from transforms.report import ISO_SECONDS_WITH_OFFSET, REPORT_HEADER, TIME_COLUMNS
+from transforms.report import ISO_SECONDS_WITH_OFFSET
 
 ROWS_PER_PAGE_CHOICES = (25, 50, 100, 500, 1000)
 DEFAULT_ROWS_PER_PAGE = 100
