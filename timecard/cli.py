@@ -14,6 +14,24 @@ from timecard.reports_cli import add_reports_parser
 from timecard.settings import get_settings
 from timecard.timerange import PRESETS
 
+# `generate-events` shapes, as in timecard.generate.SHAPES (kept here: no Polars import to parse).
+GENERATED_SHAPES = (
+    "ndjson",
+    "ndjson-gz",
+    "concatenated",
+    "concatenated-gz",
+    "pretty",
+    "mixed",
+    "mixed-gz",
+    "ndjson-lower",
+    "parquet",
+    "parquet-pyarrow",
+    "parquet-glue-struct",
+    "parquet-glue-string",
+    "parquet-json-text-camel",
+)
+FORMAT_SHAPES = {"parquet": "parquet", "ndjson": "ndjson-gz"}
+
 
 def _add_filter_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("filters (one kind ORed, different kinds ANDed)")
@@ -94,8 +112,29 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
     generate.add_argument("--days", required=True, type=int, metavar="D")
     generate.add_argument("--seed", type=int, default=0, metavar="S")
-    generate.add_argument("--format", choices=("parquet", "ndjson"), default="parquet")
-    generate.add_argument("--layout", choices=("date", "ymd", "firehose"), default="date")
+    shape = generate.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--shape",
+        choices=GENERATED_SHAPES,
+        help="how files hold the records (default parquet; see README)",
+    )
+    shape.add_argument(
+        "--format",
+        choices=tuple(FORMAT_SHAPES),
+        help="older spelling: parquet is --shape parquet, ndjson is --shape ndjson-gz",
+    )
+    generate.add_argument(
+        "--layout",
+        default="date",
+        metavar="LAYOUT",
+        help="date, ymd, firehose, or a template such as 'clientname=acme/rowdate={date}'",
+    )
+    generate.add_argument(
+        "--partition-time",
+        choices=("arrival", "event"),
+        default="arrival",
+        help="file records under their arrival time (Firehose prefixes) or EventTimestamp",
+    )
     generate.set_defaults(func=_run_generate)
 
     backfill = commands.add_parser(
@@ -232,8 +271,9 @@ def _run_generate(args: argparse.Namespace) -> int:
         start=args.start,
         days=args.days,
         seed=args.seed,
-        fmt=args.format,
+        shape=args.shape or FORMAT_SHAPES.get(args.format, "parquet"),
         layout=args.layout,
+        partition_time=args.partition_time,
     )
     print(f"timecard: generated {summary}", file=sys.stderr)
     return 0
