@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zlib
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,8 @@ _SESSION_TYPES = ("LOGIN", "LOGOUT")
 _SESSION_MARKERS = tuple(f'"EventType":"{name}"'.encode() for name in _SESSION_TYPES)
 _ACTIVITY_MARKERS = (b'"EventType":"HEART_BEAT"', b'"EventType":"STATE_CHANGE"')
 PROBLEM_COLUMN = "__problem__"
+# Bytes that are not UTF-8, as `surrogateescape` decoding keeps them.
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 class JsonReader:
@@ -232,7 +235,7 @@ def _scan_records(data: bytes) -> list[dict]:
 
 
 def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= char <= "\udcff" for char in text)
+    return _SURROGATE.search(text) is not None
 
 
 def _next_record_start(text: str, position: int) -> int:
