@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -46,6 +48,8 @@ from transforms import normalize, sessions
 
 FORMAT_VERSION = "condensed-v3"
 PARTS = ("sessions", "activity", "attributes")
+# Raw files decompressed and parsed at once: Polars, gzip and Parquet decoding release the GIL.
+READ_THREADS = os.cpu_count() or 2
 
 
 @dataclass(frozen=True)
@@ -176,24 +180,31 @@ class RawReads:
             empty = {"attributes": normalize.empty_attributes()}
             self._frames |= {key: empty.get(key, pl.DataFrame()) for key in keys}
             return
-        plans = []
-        for key in keys:
-            reads = [
-                ingest.read_file(f, self.day, key == "candidates", self.neighbour_days)
-                for f in self.files
-            ]
-            self.kinds |= {
-                f.url: (r.format, r.shape) for f, r in zip(self.files, reads, strict=True)
-            }
-            parts = [r.session_attributes if key == "attributes" else r.checked for r in reads]
-            plans.append(pl.concat(parts, how="vertical"))
+        # One read of each file serves every key. Files are read and reduced one at a time on
+        # each core (a day is often a few hundred small Firehose objects), so memory holds the
+        # reduced frames and only as many raw files as there are cores.
+        session_candidates_only = "all" not in keys
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            per_file = list(
+                pool.map(lambda file: self._read(file, keys, session_candidates_only), self.files)
+            )
+        for file, (kind, _) in zip(self.files, per_file, strict=True):
+            self.kinds[file.url] = kind
+        for index, key in enumerate(keys):
+            self._frames[key] = pl.concat([frames[index] for _, frames in per_file])
+
+    def _read(
+        self, file: storage.FileInfo, keys: list[str], session_candidates_only: bool
+    ) -> tuple[tuple[str, str], list[pl.DataFrame]]:
+        """One file's frames for `keys`, and its (format, shape)."""
         try:
-            frames = pl.collect_all(plans)
+            raw = ingest.read_file(file, self.day, session_candidates_only, self.neighbour_days)
+            plans = [raw.session_attributes if key == "attributes" else raw.checked for key in keys]
+            return (raw.format, raw.shape), pl.collect_all(plans)
         except UnreadableInputError:
             raise
         except Exception as error:
-            raise _find_unreadable(self.files, self.day, error) from None
-        self._frames |= dict(zip(keys, frames, strict=True))
+            raise ingest.unreadable(file.url, "could not be read", error) from None
 
 
 def _counted(reads: RawReads, session_candidates_only: bool):
@@ -275,15 +286,3 @@ BUILDERS: dict[str, Callable] = {
     "activity": build_activity,
     "attributes": build_attributes,
 }
-
-
-def _find_unreadable(files, day, error: Exception) -> Exception:
-    """Reading the partition failed somewhere: name the file, by reading each one alone."""
-    for file in files:
-        try:
-            pl.collect_all(ingest.read_file(file, day)[:2])
-        except UnreadableInputError as unreadable:
-            return unreadable
-        except Exception as file_error:
-            return ingest.unreadable(file.url, "could not be read", file_error)
-    return error

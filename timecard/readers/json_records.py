@@ -18,7 +18,6 @@ type after parsing.
 
 from __future__ import annotations
 
-import io
 import json
 import zlib
 from typing import TYPE_CHECKING
@@ -32,7 +31,9 @@ if TYPE_CHECKING:
 GZIP_MAGIC = b"\x1f\x8b"
 _CORE = ("EventId", "EventType", "EventTimestamp", "AgentARN")
 _SESSION_TYPES = ("LOGIN", "LOGOUT")
-_SESSION_MARKERS = tuple(f'"EventType":"{name}"'.encode() for name in _SESSION_TYPES)
+# `"EventType":"LOG` then `IN"` or `OUT"`: one scan finds both session types.
+_SESSION_PREFIX = b'"EventType":"LOG'
+_SESSION_SUFFIXES = (b'IN"', b'OUT"')
 _ACTIVITY_MARKERS = (b'"EventType":"HEART_BEAT"', b'"EventType":"STATE_CHANGE"')
 PROBLEM_COLUMN = "__problem__"
 
@@ -85,27 +86,38 @@ def _empty() -> pl.LazyFrame:
 
 def _as_lines(data: bytes) -> tuple[bytes | None, str]:
     """The records one per line, when the file is newline-delimited or concatenated with no
-    delimiter; None when it needs the careful reading (multi-line records, blank lines, CR)."""
-    if b"\r" in data or b"\n\n" in data or not data.lstrip().startswith(b"{"):
+    delimiter; None when it needs the careful reading (multi-line records, CR line ends).
+
+    Only the first line is looked at to tell the two shapes apart, so a file is not copied or
+    scanned again: a later line holding `}{`, a blank line or a multi-line record makes the
+    native parse below fail or miscount, and the file then takes the careful reading.
+    """
+    data = data.lstrip()  # free unless there is white space before the first record
+    if b"\r" in data or not data.startswith(b"{"):
         return None, ""
-    # Between two records `}{` can only be a record boundary: inside a string it would leave
-    # both halves invalid, which the parse below detects.
-    if b"}{" in data:
-        return data.strip().replace(b"}{", b"}\n{"), "concatenated"
-    return data.strip(), "ndjson"
+    first_line_end = data.find(b"\n")
+    if data.find(b"}{", 0, first_line_end if first_line_end >= 0 else len(data)) >= 0:
+        # Between two records `}{` can only be a record boundary: inside a string it would
+        # leave both halves invalid, which the parse below detects.
+        return data.replace(b"}{", b"}\n{"), "concatenated"
+    return data, "ndjson"
 
 
 def _read_lines(lines: bytes, session_candidates_only: bool) -> pl.DataFrame | None:
     """Parse one-record-per-line data natively; None when it does not parse cleanly."""
     import polars as pl
 
-    count = lines.count(b"\n") + 1
-    marked = _session_lines(lines, count)
+    # Trailing white space (the usual final newline) is left in place rather than copied away.
+    end = len(lines)
+    while end and lines[end - 1] in b" \t\n":
+        end -= 1
+    marked = _session_lines(lines, end)
     try:
         if marked is not None and session_candidates_only:
             numbers, chosen = marked
             core = _parse(b"\n".join(chosen), len(numbers), numbers)
         else:
+            count = lines.count(b"\n", 0, end) + 1
             core = _parse(lines, count, range(1, count + 1))
             if marked is None:  # find the LOGIN/LOGOUT records by their parsed type
                 numbers = _session_rows(core)
@@ -123,7 +135,7 @@ def _parse(lines: bytes, expected: int, numbers) -> pl.DataFrame:
 
     if not expected:
         return pl.DataFrame(schema={"source_row": pl.Int64, **_core_schema()})
-    frame = pl.read_ndjson(io.BytesIO(lines), schema=_core_schema())
+    frame = pl.read_ndjson(lines, schema=_core_schema())
     if frame.height != expected:
         raise ValueError("not one JSON object per line")
     return frame.with_columns(source_row=pl.Series(numbers, dtype=pl.Int64))
@@ -166,32 +178,39 @@ def _json_or_none(line: bytes):
         return None
 
 
-def _session_lines(lines: bytes, count: int) -> tuple[list[int], list[bytes]] | None:
+def _session_lines(lines: bytes, end: int) -> tuple[list[int], list[bytes]] | None:
     """The numbers and text of the lines marked LOGIN or LOGOUT, when markers account for every
-    line (each one a known type, spelled as Connect writes it); else None."""
+    line before `end` (each one a known type, spelled as Connect writes it, one per line); else
+    None.
+
+    Each scan below is a plain substring search over the decompressed file; the line numbers
+    come from one count of newlines, made piece by piece between the marked lines.
+    """
     activity = sum(lines.count(marker) for marker in _ACTIVITY_MARKERS)
-    starts = sorted(
-        lines.rfind(b"\n", 0, position) + 1
-        for marker in _SESSION_MARKERS
-        for position in _positions(lines, marker)
-    )
-    if activity + len(starts) != count or len(set(starts)) != len(starts):
-        return None
-    numbers, chosen, number, previous = [], [], 1, 0
-    for start in starts:
-        number += lines.count(b"\n", previous, start)
-        previous = start
-        end = lines.find(b"\n", start)
-        numbers.append(number)
-        chosen.append(lines[start : end if end >= 0 else len(lines)])
-    return numbers, chosen
-
-
-def _positions(data: bytes, marker: bytes):
-    position = data.find(marker)
+    numbers: list[int] = []
+    chosen: list[bytes] = []
+    number, counted_to, position = 1, 0, lines.find(_SESSION_PREFIX)
     while position >= 0:
-        yield position
-        position = data.find(marker, position + len(marker))
+        after = position + len(_SESSION_PREFIX)
+        if not lines.startswith(_SESSION_SUFFIXES, after):
+            return None  # "LOG..." but neither type: some other type, parsed to find out
+        start = lines.rfind(b"\n", 0, position) + 1
+        if start < counted_to:
+            return None  # a second marker on one line
+        number += lines.count(b"\n", counted_to, start)
+        end = lines.find(b"\n", after)
+        end = end if end >= 0 else len(lines)
+        numbers.append(number)
+        chosen.append(lines[start:end])
+        counted_to = end
+        position = lines.find(_SESSION_PREFIX, end)
+    # The newlines before the first unmarked line and after the last marked one complete the
+    # count: number is the number of the last marked line, or 1.
+    if numbers:
+        count = number + lines.count(b"\n", counted_to, end)
+    else:
+        count = lines.count(b"\n", 0, end) + 1
+    return (numbers, chosen) if activity + len(numbers) == count else None
 
 
 # -- the careful reading: any mix of shapes, bad records quarantined ------------------------------
