@@ -48,7 +48,7 @@ class JsonReader:
         if data.startswith(GZIP_MAGIC):
             fmt = "json-gzip"
             data = _gunzip(url, data)
-        if not data.strip():
+        if not data or data.isspace():  # isspace stops at the first other byte: no copy
             return RawRecords(_empty(), fmt, "ndjson")
         lines, shape = _as_lines(data)
         if lines is not None:
@@ -111,13 +111,12 @@ def _read_lines(lines: bytes, session_candidates_only: bool) -> pl.DataFrame | N
     end = len(lines)
     while end and lines[end - 1] in b" \t\n":
         end -= 1
-    marked = _session_lines(lines, end)
+    count, marked = _session_lines(lines, end)
     try:
         if marked is not None and session_candidates_only:
             numbers, chosen = marked
             core = _parse(b"\n".join(chosen), len(numbers), numbers)
         else:
-            count = lines.count(b"\n", 0, end) + 1
             core = _parse(lines, count, range(1, count + 1))
             if marked is None:  # find the LOGIN/LOGOUT records by their parsed type
                 numbers = _session_rows(core)
@@ -178,10 +177,10 @@ def _json_or_none(line: bytes):
         return None
 
 
-def _session_lines(lines: bytes, end: int) -> tuple[list[int], list[bytes]] | None:
-    """The numbers and text of the lines marked LOGIN or LOGOUT, when markers account for every
-    line before `end` (each one a known type, spelled as Connect writes it, one per line); else
-    None.
+def _session_lines(lines: bytes, end: int) -> tuple[int, tuple[list[int], list[bytes]] | None]:
+    """The number of lines before `end`, and the numbers and text of the lines marked LOGIN or
+    LOGOUT when markers account for every line (each one a known type, spelled as Connect
+    writes it, one per line), else None.
 
     Each scan below is a plain substring search over the decompressed file; the line numbers
     come from one count of newlines, made piece by piece between the marked lines.
@@ -192,25 +191,25 @@ def _session_lines(lines: bytes, end: int) -> tuple[list[int], list[bytes]] | No
     number, counted_to, position = 1, 0, lines.find(_SESSION_PREFIX)
     while position >= 0:
         after = position + len(_SESSION_PREFIX)
-        if not lines.startswith(_SESSION_SUFFIXES, after):
-            return None  # "LOG..." but neither type: some other type, parsed to find out
         start = lines.rfind(b"\n", 0, position) + 1
-        if start < counted_to:
-            return None  # a second marker on one line
+        # "LOG..." but neither type (some other type, parsed to find out), or a second marker
+        # on one line.
+        if not lines.startswith(_SESSION_SUFFIXES, after) or start < counted_to:
+            return lines.count(b"\n", 0, end) + 1, None
         number += lines.count(b"\n", counted_to, start)
-        end = lines.find(b"\n", after)
-        end = end if end >= 0 else len(lines)
+        line_end = lines.find(b"\n", after)
+        line_end = line_end if line_end >= 0 else len(lines)
         numbers.append(number)
-        chosen.append(lines[start:end])
-        counted_to = end
-        position = lines.find(_SESSION_PREFIX, end)
+        chosen.append(lines[start:line_end])
+        counted_to = line_end
+        position = lines.find(_SESSION_PREFIX, line_end)
     # The newlines before the first unmarked line and after the last marked one complete the
     # count: number is the number of the last marked line, or 1.
     if numbers:
         count = number + lines.count(b"\n", counted_to, end)
     else:
         count = lines.count(b"\n", 0, end) + 1
-    return (numbers, chosen) if activity + len(numbers) == count else None
+    return count, (numbers, chosen) if activity + len(numbers) == count else None
 
 
 # -- the careful reading: any mix of shapes, bad records quarantined ------------------------------
