@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Local runtime state (Airflow home, sample events, cache, published reports) lives under var/.
 export TIMECARD_HOME ?= $(CURDIR)/var
 
-.PHONY: venv run test lint bench bench-small clean
+.PHONY: venv run test lint bench bench-quick clean
 
 venv: $(STAMP)
 
@@ -31,8 +31,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run --workload standard
 
-bench-small: $(STAMP)
-	$(PY) -m bench.run --workload small
+bench-quick: $(STAMP)
+	$(PY) -m bench.run --workload quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
