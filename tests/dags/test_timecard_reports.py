@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event as sqlalchemy_event
 
+from tests.builders import event
 from tests.dags.conftest import DAILY_SEOUL, write_definition
 from timecard import storage
 from timecard.pipeline import ReportSpec, output_urls
@@ -163,3 +164,48 @@ def test_over_the_row_limit_nothing_is_published_and_the_earlier_file_stays(
     assert states["publish_report"] == "upstream_failed"
     assert storage.read_bytes(urls["csv"]) == good_csv
     assert storage.read_bytes(urls["manifest"]) == good_manifest
+
+
+@pytest.mark.slow
+def test_a_window_with_no_raw_file_fails_the_run_and_publishes_nothing(
+    reports_dir, timecard_home, airflow_db
+):
+    # Events exist, but under a prefix no known layout matches.
+    folder = timecard_home / "events" / "clientname=acme" / "rowdate=2026-11-02"
+    folder.mkdir(parents=True)
+    (folder / "part.json").write_text(json.dumps(event("LOGIN", "2026-11-02T01:00:00Z")) + "\n")
+    write_definition(reports_dir, "daily-seoul", DAILY_SEOUL)
+
+    run = parse_dags().dags["timecard_daily-seoul"].test(logical_date=RUN_DAY_MIDNIGHT)
+
+    assert run.state == "failed"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["build_report"] == "failed"
+    assert states["publish_report"] == "upstream_failed"
+    assert not storage.list_files(str(timecard_home / "output" / "connect"))
+
+
+@pytest.mark.slow
+def test_a_manifest_counts_records_per_shape_and_warns_about_empty_days(
+    reports_dir, timecard_home, airflow_db, caplog
+):
+    folder = timecard_home / "events" / "clientname=acme" / "rowdate=2026-11-01"
+    folder.mkdir(parents=True)
+    records = [event("LOGIN", "2026-11-01T16:00:00Z"), event("LOGOUT", "2026-11-01T17:00:00Z")]
+    (folder / "stream-1").write_bytes(b"".join(json.dumps(r).encode() for r in records))
+    body = DAILY_SEOUL + "layout: clientname=acme/rowdate={date}\n"
+    write_definition(reports_dir, "daily-seoul", body)
+
+    run = parse_dags().dags["timecard_daily-seoul"].test(logical_date=RUN_DAY_MIDNIGHT)
+
+    assert run.state == "success"
+    manifest = json.loads(
+        storage.read_bytes(published(body, "daily-seoul", "2026-11-02")["manifest"])
+    )
+    assert manifest["rows"] == 1
+    assert manifest["records_by_format"] == {"json": 2}
+    assert manifest["records_by_shape"] == {"concatenated": 2}
+    # The Seoul day spans two UTC days; nothing landed for the second one.
+    assert manifest["empty_days"] == ["2026-11-02"]
+    assert "no raw event file for UTC day 2026-11-02" in manifest["warnings"][0]
+    assert "no raw event file for UTC day 2026-11-02" in caplog.text

@@ -1,14 +1,20 @@
 """Whole report runs on hand-built raw files: windows, lookback, partitions, limits, reruns."""
 
+import gzip
+import json
+import os
+
 import polars as pl
 import pytest
 
-from tests.builders import event, write_ndjson, write_parquet
+from tests.builders import event, partition_dir, write_ndjson, write_parquet
 from timecard import engine
-from timecard.errors import RowLimitExceeded
+from timecard.errors import NoRawEventsError, RowLimitExceeded
 from timecard.timerange import custom_range
 from transforms.filters import Filters
 from transforms.report import REPORT_HEADER
+
+DAY_WINDOW = ("2026-11-02T00:00:00", "2026-11-03T00:00:00")
 
 
 def run(root, cache, start, end, tz, **options) -> engine.ReportResult:
@@ -186,3 +192,72 @@ def test_quarantined_records_travel_with_the_report(tmp_path):
     assert record["source_row"] == 2 and record["event_id"] == "broken"
     assert "missing required field(s): AgentARN" in record["reason"]
     assert isinstance(result.quarantine, pl.DataFrame)
+
+
+# -- no silent empties ----------------------------------------------------------------------------
+
+
+def _acme_landing(root) -> None:
+    """Events under a custom prefix, as a Glue table partitioned by client and arrival date."""
+    folder = root / "clientname=acme" / "rowdate=2026-11-02"
+    folder.mkdir(parents=True)
+    records = [event("LOGIN", "2026-11-02T08:00:00Z"), event("LOGOUT", "2026-11-02T09:00:00Z")]
+    (folder / "part.json").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_a_root_in_an_unknown_layout_is_refused_naming_the_layout_that_would_match(tmp_path):
+    _acme_landing(tmp_path / "agent_events")
+
+    with pytest.raises(NoRawEventsError) as refused:
+        run(tmp_path / "agent_events", tmp_path / "cache", *DAY_WINDOW, "UTC")
+
+    message = str(refused.value)
+    assert "No raw event file exists for any day of the window or its neighbours" in message
+    assert f"{tmp_path / 'agent_events'}/date=2026-11-01" in message  # where it looked
+    assert "At the top of the events root there is: clientname=acme." in message
+    assert "--layout 'clientname=acme/rowdate={date}'" in message
+    assert "\n" not in message
+
+    result = run(
+        tmp_path / "agent_events",
+        tmp_path / "cache",
+        *DAY_WINDOW,
+        "UTC",
+        layout="clientname=acme/rowdate={date}",
+    )
+    assert result.report.height == 1
+
+
+def test_a_window_day_without_files_is_warned_about_not_refused(tmp_path):
+    root = tmp_path / "events"
+    write_ndjson(root, "2026-11-01", [event("LOGIN", "2026-11-01T08:00:00Z")])
+    write_ndjson(root, "2026-11-03", [event("LOGOUT", "2026-11-03T08:00:00Z")])
+
+    result = run(root, tmp_path / "cache", "2026-11-01T00:00:00", "2026-11-04T00:00:00", "UTC")
+
+    assert result.report.height == 1
+    assert result.summary.empty_days == ["2026-11-02"]
+    assert result.summary.warnings() == [
+        "no raw event file for UTC day 2026-11-02 of the window: a quiet day, or its events "
+        "have not landed yet"
+    ]
+
+
+def test_records_are_counted_per_file_format_and_shape(tmp_path):
+    root = tmp_path / "events"
+    write_parquet(root, "2026-11-02", [event("LOGIN", "2026-11-02T08:00:00Z", "a")])
+    folder = partition_dir(str(root), "2026-11-02")
+    concatenated = b"".join(
+        json.dumps(event(kind, "2026-11-02T09:00:00Z", "b"), separators=(",", ":")).encode()
+        for kind in ("LOGIN", "HEART_BEAT", "LOGOUT")
+    )
+    with open(os.path.join(folder, "stream-1-2026-11-02-09-00-00-x"), "wb") as handle:
+        handle.write(gzip.compress(concatenated))
+
+    summary = run(root, tmp_path / "cache", *DAY_WINDOW, "UTC").summary
+
+    assert summary.formats == {"json-gzip": 3, "parquet": 1}
+    assert summary.shapes == {"concatenated": 3, "nested": 1}
+    assert "records by format json-gzip 3, parquet 1, by shape concatenated 3" in (
+        summary.one_line()
+    )

@@ -1,0 +1,122 @@
+"""Parquet as Firehose record-format conversion writes it, in every shape: one result."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.builders import event, partition_dir, write_parquet
+from timecard import ingest
+from timecard.readers import read_records
+
+DAY = date(2026, 11, 2)
+COLUMNS = ["event_id", "event_type", "event_ts", "agent_arn", "username", "first_name"]
+COLUMNS += ["routing_profile", "hierarchy_1", "hierarchy_2", "reason"]
+
+
+def records() -> list[dict]:
+    sample = [
+        event("LOGIN", "2026-11-02T08:00:00.125Z", "a", username="민준", event_id="e1"),
+        event("HEART_BEAT", "2026-11-02T08:02:00Z", "a", event_id="e2"),
+        event("LOGOUT", "2026-11-02T09:30:00Z", "b", hierarchy=("EMEA", "Paris"), event_id="e3"),
+        event("LOGIN", "2026-11-02T10:00:00Z", "c", hierarchy=None, event_id="e4"),
+    ]
+    for record in sample:  # after a routing-profile change the previous snapshot differs
+        record["PreviousAgentSnapshot"] = {"Configuration": {"RoutingProfile": {"Name": "Old"}}}
+    return sample
+
+
+def lowercase_keys(value):
+    if isinstance(value, dict):
+        return {key.lower(): lowercase_keys(child) for key, child in value.items()}
+    return value
+
+
+def read_day(root) -> pl.DataFrame:
+    files = ingest.partition_files(str(root), DAY)
+    reads = [ingest.read_file(file, DAY) for file in files]
+    checked = pl.concat([read.checked for read in reads]).collect()
+    attributes = pl.concat([read.session_attributes for read in reads]).collect()
+    return checked.join(attributes, on=["source_file", "source_row"], how="left").sort(
+        "source_file", "source_row"
+    )
+
+
+def write_arrow(root, table: pa.Table, **options) -> str:
+    path = os.path.join(partition_dir(str(root), DAY.isoformat()), "part-0.parquet")
+    # As Firehose (parquet-mr) and pyarrow write: dictionary-encoded strings, snappy.
+    pq.write_table(table, path, compression="snappy", use_dictionary=True, **options)
+    return path
+
+
+def glue_string_table(keys_lowercase: bool, unit: str, tz: str | None) -> pa.Table:
+    """Record-format conversion with a Glue table typing the snapshots `string`."""
+    rows = records()
+    shaped = (lambda r: lowercase_keys(r)) if keys_lowercase else (lambda r: r)
+    stamps = [datetime.fromisoformat(r["EventTimestamp"]).astimezone(UTC) for r in rows]
+    return pa.table(
+        {
+            "awsaccountid": [r["AWSAccountId"] for r in rows],
+            "agentarn": [r["AgentARN"] for r in rows],
+            "currentagentsnapshot": [json.dumps(shaped(r["CurrentAgentSnapshot"])) for r in rows],
+            "eventid": [r["EventId"] for r in rows],
+            "eventtimestamp": pa.array(
+                [s if tz else s.replace(tzinfo=None) for s in stamps], pa.timestamp(unit, tz)
+            ),
+            "eventtype": [r["EventType"] for r in rows],
+            "instancearn": [r["InstanceARN"] for r in rows],
+            "previousagentsnapshot": [json.dumps(shaped(r["PreviousAgentSnapshot"])) for r in rows],
+            "version": [r["Version"] for r in rows],
+        }
+    )
+
+
+@pytest.fixture
+def expected(tmp_path) -> pl.DataFrame:
+    write_parquet(tmp_path / "reference", DAY.isoformat(), records())
+    return read_day(tmp_path / "reference").select(COLUMNS)
+
+
+def test_the_reference_reads_the_current_snapshot(expected):
+    assert expected["username"].to_list() == ["민준", None, "b", "c"]
+    assert expected["routing_profile"].to_list() == ["Sales Inbound", None] + ["Sales Inbound"] * 2
+    assert expected["hierarchy_1"].to_list() == ["Americas", None, "EMEA", None]
+
+
+@pytest.mark.parametrize("keys_lowercase", [True, False], ids=["lower-case", "CamelCase"])
+@pytest.mark.parametrize(("unit", "tz"), [("ms", "UTC"), ("us", None), ("ns", "UTC"), ("ms", None)])
+def test_json_text_snapshots_with_a_timestamp_column(tmp_path, expected, keys_lowercase, unit, tz):
+    write_arrow(tmp_path, glue_string_table(keys_lowercase, unit, tz), row_group_size=3)
+
+    frame = read_day(tmp_path).select(COLUMNS)
+
+    assert frame.equals(expected)
+    [file] = ingest.partition_files(str(tmp_path), DAY)
+    assert (read_records(file).format, read_records(file).shape) == ("parquet", "json-text")
+
+
+def test_glue_struct_schema_with_hierarchy_groups_as_json_text(tmp_path, expected):
+    rows = [lowercase_keys(r) for r in records()]
+    for row in rows:
+        configuration = row["currentagentsnapshot"]["configuration"]
+        configuration["agenthierarchygroups"] = json.dumps(configuration["agenthierarchygroups"])
+        del row["previousagentsnapshot"]  # LOGIN/LOGOUT records may carry none
+    write_arrow(tmp_path, pa.Table.from_pylist(rows), row_group_size=1)
+
+    frame = read_day(tmp_path).select(COLUMNS)
+
+    assert frame.equals(expected)
+
+
+def test_nested_structs_written_by_pyarrow_dictionary_encoded(tmp_path, expected):
+    path = write_arrow(tmp_path, pa.Table.from_pylist(records()), row_group_size=2)
+    encodings = pq.ParquetFile(path).metadata.row_group(0).column(0).encodings
+    assert "RLE_DICTIONARY" in encodings or "PLAIN_DICTIONARY" in encodings
+
+    assert read_day(tmp_path).select(COLUMNS).equals(expected)
