@@ -44,6 +44,10 @@ def daily_request(events_root: str, day: date):
 
 def measure_report(events_root: str, day: date, cache_root: str, csv_path: str) -> dict:
     """timecard's daily report for `day`, condensing whatever `cache_root` lacks."""
+    # Pandera imports its Polars backend on the first validation: an import, not work.
+    import pandera.backends.polars.builtin_checks  # noqa: F401
+    import pandera.backends.polars.container  # noqa: F401
+
     from timecard.engine import build_report
 
     request = daily_request(events_root, day)
