@@ -23,6 +23,7 @@ for definition in definitions:
         continue
     spec = ReportSpec.from_definition(definition).__dict__
     schedule = {"weekdays": definition.weekdays, "window_days": definition.window_days}
+    email = dag_tasks.report_email(definition, spec)
     with DAG(
         dag_id=f"timecard_{definition.slug}",
         description=f"{definition.name}: Login/Logout report, {definition.describe_schedule()}",
@@ -32,7 +33,8 @@ for definition in definitions:
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=4,
-        default_args=dag_tasks.TASK_DEFAULTS,
+        # A task that fails for good (after its retries) sends the failure email.
+        default_args={**dag_tasks.TASK_DEFAULTS, "on_failure_callback": email},
         tags=["timecard", "login-logout-report"],
         doc_md=(
             f"### {definition.name}\n\n"
@@ -44,5 +46,5 @@ for definition in definitions:
     ) as dag:
         window_plan = dag_tasks.plan_scheduled_window(spec, schedule)
         asset = dag_tasks.report_asset(definition.slug)
-        dag_tasks.report_run(spec, window_plan, asset)
+        dag_tasks.report_run(spec, window_plan, asset, on_published=email)
     globals()[dag.dag_id] = dag

@@ -8,6 +8,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import boto3
 import pytest
@@ -67,3 +69,29 @@ def timecard_home(tmp_path, monkeypatch):
     for name in ("EVENTS_ROOT", "OUTPUT_ROOT", "CACHE_ROOT"):
         monkeypatch.delenv(f"TIMECARD_{name}", raising=False)
     return tmp_path / "home"
+
+
+@contextmanager
+def own_postgres_database() -> Iterator[str]:
+    """A database of its own on the machine's PostgreSQL (127.0.0.1:5432, user postgres),
+    dropped at the end. Yields its name."""
+    import psycopg2
+
+    name = f"timecard_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cursor:
+            # FORCE: a connection a test or a component left open must not keep it alive.
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    with own_postgres_database() as name:
+        yield name

@@ -8,6 +8,7 @@ import sys
 import traceback
 from datetime import UTC, date, datetime
 
+from timecard.ddl import DIALECTS
 from timecard.errors import TimecardError, UsageError
 from timecard.reports_cli import add_reports_parser
 from timecard.settings import get_settings
@@ -101,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     backfill.set_defaults(func=_run_backfill)
 
+    ddl = commands.add_parser(
+        "ddl", help="print a table definition of a saved report's published Parquet files"
+    )
+    ddl.add_argument("slug", metavar="SLUG")
+    ddl.add_argument("--dialect", required=True, choices=DIALECTS)
+    ddl.set_defaults(func=_run_ddl)
+
     add_reports_parser(commands)
     return parser
 
@@ -162,6 +170,16 @@ def _run_backfill(args: argparse.Namespace) -> int:
     from timecard.backfill import exit_code, run_backfill
 
     return exit_code(run_backfill(args.slug, args.first, args.last))
+
+
+def _run_ddl(args: argparse.Namespace) -> int:
+    from timecard import ddl
+    from timecard.definitions import definition_path, load_definition
+    from timecard.pipeline import ReportSpec
+
+    definition = load_definition(definition_path(get_settings().reports_dir, args.slug))
+    print(ddl.render(ReportSpec.from_definition(definition), args.dialect), end="")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

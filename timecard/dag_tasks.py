@@ -98,19 +98,30 @@ def report_asset(slug: str) -> Asset:
     """The Airflow Asset of a report's published output.
 
     It names the report, not a storage location, so moving the output root or changing the
-    prefix keeps downstream DAGs scheduled on it. Each publish attaches the exact CSV and
-    manifest URLs to its asset event, for the warehouse DAG to load.
+    prefix keeps downstream DAGs scheduled on it. Each publish attaches the exact CSV, Parquet
+    and manifest URLs to its asset event, for the warehouse DAG to load.
     """
     alias = get_settings().instance_alias
     return Asset(name=f"timecard_{slug}", uri=f"x-timecard://{alias}/reports/{slug}")
 
 
-def publish_task(asset: Asset):
+def report_email(definition, spec: dict):
+    """The report's email notifier (`notify:` in its definition), or None without one."""
+    if not definition.notify_email:
+        return None
+    # Imported here: only a report with `notify` pays for the SMTP provider at parse time.
+    from timecard.notify import ReportEmail
+
+    return ReportEmail(spec, definition.notify_email, definition.notify_on)
+
+
+def publish_task(asset: Asset, on_published=None):
     """The publish task of one report, declaring the report's output as an Airflow Asset."""
 
     @task(
         task_id="publish_report",
         outlets=[asset],
+        on_success_callback=on_published,
         doc_md="""**Publish the report**: the CSV into its date partition, then its manifest
         (window, zone, filters, row count, sha256, cache fingerprints). The manifest is written
         last, so a loader that waits for it never reads a partial CSV. Reruns overwrite the same
@@ -126,16 +137,21 @@ def publish_task(asset: Asset):
         outlet_events=None,
     ):
         published = pipeline.publish(_spec(spec), window_plan, staged, dag.dag_id, run_id)
-        outlet_events[asset].extra = {**published, "local_date": window_plan["local_date"]}
+        outlet_events[asset].extra = {
+            **published,
+            "report_slug": spec["slug"],
+            "local_date": window_plan["local_date"],
+        }
         return published
 
     return publish_report
 
 
-def report_run(spec, window_plan, asset: Asset) -> None:
-    """Wire the steps after planning: condense (mapped per day) → build → validate → publish."""
+def report_run(spec, window_plan, asset: Asset, on_published=None) -> None:
+    """Wire the steps after planning: condense (mapped per day) → build → validate → publish.
+    `on_published`: a notifier called once the report is published."""
     condensed = condense_day.partial(spec=spec).expand_kwargs(list_raw_days(window_plan))
     staged = build_report(spec, window_plan)
     condensed >> staged
     validated = validate_report(spec, staged)
-    publish_task(asset)(spec, window_plan, staged, validated)
+    publish_task(asset, on_published)(spec, window_plan, staged, validated)

@@ -20,6 +20,10 @@ The slug is the file name without `.yaml`, so it is unique by construction. A fi
     published: true                             # default false
     max_rows: 10000                             # at least 1; default 10000
     lookback_days: 31                           # 1-366; default 31
+    formats: [csv, parquet]                     # published files; default both
+    notify:                                     # optional email on these outcomes
+      email: [ops@example.com]                  #   recipients
+      on: [published, failed, row_limit]        #   default all three
     layout: "clientname=acme/rowdate={date}"    # optional raw partition layout (timecard.landing);
                                                 #   default TIMECARD_EVENTS_LAYOUT, else auto
     partition_time: arrival                     # arrival | event; default TIMECARD_PARTITION_TIME
@@ -92,9 +96,16 @@ TOP_LEVEL_KEYS = (
     "published",
     "max_rows",
     "lookback_days",
+    "formats",
+    "notify",
     "layout",
     "partition_time",
 )
+FORMATS = ("csv", "parquet")
+NOTIFY_KEYS = ("email", "on")
+NOTIFY_EVENTS = ("published", "failed", "row_limit")
+# Deliberately simple: one address, no display name, nothing that could add a mail header.
+EMAIL_PATTERN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 FILTER_KEYS = ("agents", "routing_profiles", "hierarchies")
 TIME_RANGE_KEYS = ("preset", "start", "end")
 
@@ -129,6 +140,9 @@ class ReportDefinition:
     published: bool = False
     max_rows: int = DEFAULT_MAX_ROWS
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    formats: tuple[str, ...] = FORMATS
+    notify_email: tuple[str, ...] = ()  # no recipients: no email
+    notify_on: tuple[str, ...] = NOTIFY_EVENTS
     # How the raw events land; None: the environment's default (TIMECARD_EVENTS_LAYOUT, ...).
     layout: str | None = None
     partition_time: str | None = None
@@ -210,6 +224,10 @@ class ReportDefinition:
         data["published"] = self.published
         data["max_rows"] = self.max_rows
         data["lookback_days"] = self.lookback_days
+        if self.formats != FORMATS:
+            data["formats"] = list(self.formats)
+        if self.notify_email:
+            data["notify"] = {"email": list(self.notify_email), "on": list(self.notify_on)}
         if self.layout:
             data["layout"] = self.layout
         if self.partition_time:
@@ -309,6 +327,8 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
     lookback_days = _bounded_int(
         data, "lookback_days", DEFAULT_LOOKBACK_DAYS, 1, MAX_LOOKBACK_DAYS, problems
     )
+    formats = _formats(data.get("formats"), problems)
+    notify_email, notify_on = _notify(data.get("notify"), problems)
     layout, partition_time = _landing(data.get("layout"), data.get("partition_time"), problems)
     if problems:
         raise DefinitionError(source, problems)
@@ -329,6 +349,9 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
         published=published,
         max_rows=max_rows,
         lookback_days=lookback_days,
+        formats=formats,
+        notify_email=notify_email,
+        notify_on=notify_on,
         layout=layout,
         partition_time=partition_time,
     )
@@ -526,6 +549,47 @@ def _time_range(
         return None, start, end
     problems.append(f"{usage}, not both and not only one of start and end.")
     return None, None, None
+
+
+def _formats(value: object, problems: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return FORMATS
+    usage = f"formats: must be a non-empty list of {' and '.join(FORMATS)}, such as [csv, parquet]"
+    if not isinstance(value, list) or not value:
+        problems.append(f"{usage}.")
+        return FORMATS
+    unknown = [item for item in value if item not in FORMATS]
+    if unknown:
+        problems.append(f"{usage}; not a format: {', '.join(_shown(item) for item in unknown)}.")
+        return FORMATS
+    return tuple(name for name in FORMATS if name in value)
+
+
+def _notify(value: object, problems: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if value is None:
+        return (), NOTIFY_EVENTS
+    usage = (
+        "notify: must be a mapping such as {email: [ops@example.com], on: [published, failed, "
+        f"row_limit]}} (on: any of {', '.join(NOTIFY_EVENTS)}; default all)"
+    )
+    if not isinstance(value, dict):
+        problems.append(f"{usage}.")
+        return (), NOTIFY_EVENTS
+    # YAML 1.1 reads a bare `on:` key as the boolean true.
+    value = {("on" if key is True else key): item for key, item in value.items()}
+    problems += _unknown_keys(value, NOTIFY_KEYS, "notify.")
+    addresses = value.get("email")
+    if not isinstance(addresses, list) or not addresses:
+        problems.append(f"{usage}; notify.email must list at least one address.")
+        addresses = []
+    bad = [a for a in addresses if not (isinstance(a, str) and EMAIL_PATTERN.fullmatch(a))]
+    if bad:
+        problems.append(f"notify.email: not an email address: {', '.join(_shown(a) for a in bad)}.")
+    events = value.get("on", list(NOTIFY_EVENTS))
+    if not isinstance(events, list) or not events or any(e not in NOTIFY_EVENTS for e in events):
+        problems.append(f"{usage}; got on: {_shown(events)}.")
+        events = NOTIFY_EVENTS
+    return tuple(dict.fromkeys(addresses)), tuple(e for e in NOTIFY_EVENTS if e in events)
 
 
 def _schedule(value: object, problems: list[str]) -> tuple[str | None, tuple[int, ...]]:

@@ -122,6 +122,8 @@ class ReportResult:
     report: pl.DataFrame
     quarantine: pl.DataFrame
     summary: RunSummary
+    # The validated session table the report was built from (for the typed sessions file).
+    sessions: pl.DataFrame
 
     def csv_bytes(self) -> bytes:
         return report_transforms.to_csv_bytes(self.report)
@@ -218,7 +220,7 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
         [normalize.empty_quarantine()]
         + [(activity_parts.get(day) or part).quarantine() for day, part in session_parts.items()]
     )
-    return ReportResult(request, report, quarantine, summary)
+    return ReportResult(request, report, quarantine, summary, session_table)
 
 
 def _ts(instant) -> pl.Expr:

@@ -6,7 +6,8 @@ plan → condense one UTC day (mapped) → build (stage the report) → validate
 Published layout, for warehouses (the date is the local date of the window start):
 
     {output_root}/connect/{instance_alias}/Reports/{prefix}/date={YYYY-MM-DD}/{slug}-{YYYY-MM-DD}.csv
-    ... next to it: {slug}-{YYYY-MM-DD}_manifest.json   (written after the CSV)
+    ... next to it: {slug}-{YYYY-MM-DD}.parquet          (typed sessions, the same rows)
+                    {slug}-{YYYY-MM-DD}_manifest.json   (written after the data files)
                     {slug}-{YYYY-MM-DD}_quarantine.jsonl (only when records were quarantined)
 
 The manifest is named after its CSV, not `_manifest.json` alone, because several reports (and
@@ -28,6 +29,7 @@ from timecard.settings import get_settings
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
+FORMATS = ("csv", "parquet")
 MANIFEST_SUFFIX = "_manifest.json"
 QUARANTINE_SUFFIX = "_quarantine.jsonl"
 
@@ -45,6 +47,7 @@ class ReportSpec:
     prefix: str | None = None
     max_rows: int = 10_000
     lookback_days: int = 31
+    formats: tuple[str, ...] = FORMATS
     layout: str | None = None  # None: the environment's default
     partition_time: str | None = None
 
@@ -60,6 +63,7 @@ class ReportSpec:
             prefix=definition.prefix,
             max_rows=definition.max_rows,
             lookback_days=definition.lookback_days,
+            formats=definition.formats,
             layout=definition.layout,
             partition_time=definition.partition_time,
         )
@@ -83,6 +87,7 @@ def output_urls(spec: ReportSpec, local_date: str) -> dict[str, str]:
     stem = storage.join(folder, f"{spec.slug}-{local_date}")
     return {
         "csv": f"{stem}.csv",
+        "parquet": f"{stem}.parquet",
         "manifest": f"{stem}{MANIFEST_SUFFIX}",
         "quarantine": f"{stem}{QUARANTINE_SUFFIX}",
     }
@@ -217,8 +222,26 @@ def build(spec: ReportSpec, window_plan: dict, run_id: str) -> dict:
         log.warning("%s", warning)
     folder = staging_folder(spec, window_plan, run_id)
     storage.write_parquet(storage.join(folder, "report.parquet"), result.report)
+    storage.write_parquet(storage.join(folder, "sessions.parquet"), _typed(spec, request, result))
     storage.write_parquet(storage.join(folder, "quarantine.parquet"), result.quarantine)
     return {"staging": folder, "summary": result.summary.as_dict()}
+
+
+def _typed(spec: ReportSpec, request, result):
+    from datetime import timedelta
+
+    from transforms.typed import typed_sessions
+
+    window = request.time_range
+    return typed_sessions(
+        result.sessions,
+        tz=spec.timezone,
+        filters=spec.filters(),
+        slug=spec.slug,
+        window_start=window.start,
+        window_end=window.end,
+        abandoned_after=timedelta(minutes=get_settings().abandoned_after_minutes),
+    )
 
 
 # -- 4. validate ----------------------------------------------------------------------------------
@@ -226,10 +249,14 @@ def build(spec: ReportSpec, window_plan: dict, run_id: str) -> dict:
 
 def validate(spec: ReportSpec, staged: dict) -> dict:
     """Enforce the report contract on the staged report, including its row limit."""
+    from schemas.contract import enforce
+    from schemas.typed import TYPED_SESSIONS
     from timecard import engine
 
     report = storage.read_parquet(storage.join(staged["staging"], "report.parquet"))
     engine.validate_report(report, spec.max_rows)
+    typed = storage.read_parquet(storage.join(staged["staging"], "sessions.parquet"))
+    enforce(TYPED_SESSIONS, typed, "typed sessions file")
     return {"rows": report.height}
 
 
@@ -237,42 +264,59 @@ def validate(spec: ReportSpec, staged: dict) -> dict:
 
 
 def publish(spec: ReportSpec, window_plan: dict, staged: dict, dag_id: str, run_id: str) -> dict:
-    """Write the CSV, then its manifest; a reader who sees the manifest sees the whole CSV."""
+    """Write the data files (CSV, typed Parquet), then the manifest that covers them: a reader
+    who sees the manifest sees whole files."""
     from transforms.report import to_csv_bytes
 
-    report = storage.read_parquet(storage.join(staged["staging"], "report.parquet"))
-    quarantine = storage.read_parquet(storage.join(staged["staging"], "quarantine.parquet"))
+    staging = staged["staging"]
+    report = storage.read_parquet(storage.join(staging, "report.parquet"))
+    quarantine = storage.read_parquet(storage.join(staging, "quarantine.parquet"))
     urls = output_urls(spec, window_plan["local_date"])
-    csv = to_csv_bytes(report)
-    if _published_sha256(urls["manifest"]) not in (None, hashlib.sha256(csv).hexdigest()):
+    files = {}
+    if "csv" in spec.formats:
+        files["csv"] = to_csv_bytes(report)
+    if "parquet" in spec.formats:
+        files["parquet"] = storage.read_bytes(storage.join(staging, "sessions.parquet"))
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    if _published_sha256s(urls["manifest"]) not in (None, digests):
         # The report changed: retract the old manifest first, so that no reader ever pairs it
-        # with the new CSV if this publish dies between the two writes.
+        # with new files if this publish dies between the writes.
         storage.delete(urls["manifest"])
-    storage.write_bytes(urls["csv"], csv)
+    for name in FORMATS:
+        if name in files:
+            storage.write_bytes(urls[name], files[name])
+        else:
+            storage.delete(urls[name])  # a format turned off leaves no outdated file behind
     if quarantine.height:
         lines = [json.dumps(row, ensure_ascii=False) for row in quarantine.iter_rows(named=True)]
         storage.write_bytes(urls["quarantine"], ("\n".join(lines) + "\n").encode())
     else:
         storage.delete(urls["quarantine"])  # a rerun must not leave an outdated one behind
-    manifest = build_manifest(spec, window_plan, staged["summary"], csv, report.height)
+    manifest = build_manifest(spec, window_plan, staged["summary"], files, report.height)
     manifest |= {"dag_id": dag_id, "run_id": run_id, "quarantine": bool(quarantine.height)}
     storage.write_bytes(
         urls["manifest"], json.dumps(manifest, indent=2, ensure_ascii=False).encode()
     )
-    storage.delete(staged["staging"])
-    return {"csv": urls["csv"], "manifest": urls["manifest"], "rows": report.height}
+    storage.delete(staging)
+    return {
+        **{name: urls[name] for name in files},
+        "manifest": urls["manifest"],
+        "rows": report.height,
+    }
 
 
-def _published_sha256(manifest_url: str) -> str | None:
+def _published_sha256s(manifest_url: str) -> dict[str, str] | None:
     try:
-        return json.loads(storage.read_bytes(manifest_url))["csv"]["sha256"]
+        manifest = json.loads(storage.read_bytes(manifest_url))
     except FileNotFoundError:
         return None
+    return {name: manifest[name]["sha256"] for name in FORMATS if name in manifest}
 
 
 def build_manifest(
-    spec: ReportSpec, window_plan: dict, summary: dict, csv: bytes, rows: int
+    spec: ReportSpec, window_plan: dict, summary: dict, files: dict[str, bytes], rows: int
 ) -> dict:
+    """`files`: the bytes of each published data file by format ("csv", "parquet")."""
     return {
         "schema_version": SCHEMA_VERSION,
         "report": {"slug": spec.slug, "name": spec.name},
@@ -287,7 +331,10 @@ def build_manifest(
         "lookback_days": spec.lookback_days,
         "max_rows": spec.max_rows,
         "rows": rows,
-        "csv": {"sha256": hashlib.sha256(csv).hexdigest(), "bytes": len(csv)},
+        **{
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": rows}
+            for name, data in files.items()
+        },
         "counts": {
             key: summary[key]
             for key in (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,10 @@ ENV_VARS = (
     "TIMECARD_REPORTS_DIR",
     "TIMECARD_AWS_CONN_ID",
     "TIMECARD_ABANDONED_AFTER_MINUTES",
+    "TIMECARD_POSTGRES_CONN_ID",
+    "TIMECARD_SMTP_CONN_ID",
+    "TIMECARD_UI_BASE_URL",
+    "TIMECARD_EMAIL_ATTACH_MAX_BYTES",
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -61,6 +66,14 @@ class Settings:
     s3: S3Settings
     # A session with no logout whose Last activity is older than this is "possibly abandoned".
     abandoned_after_minutes: int = 60
+    # The Airflow connection of the example PostgreSQL load DAG; unset, that DAG does not exist.
+    postgres_conn_id: str | None = None
+    # The Airflow connection (SMTP provider) that report emails are sent through.
+    smtp_conn_id: str = "smtp_default"
+    # Where the Airflow UI is reached, for the report links in emails.
+    ui_base_url: str = "http://localhost:8080"
+    # A published CSV up to this size is attached to its email; a larger one is linked.
+    email_attach_max_bytes: int = 5 * 1024 * 1024
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -80,6 +93,12 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         reports_dir=env.get("TIMECARD_REPORTS_DIR") or str(default_reports),
         s3=_s3_settings(env),
         abandoned_after_minutes=_positive_int(env, "TIMECARD_ABANDONED_AFTER_MINUTES", 60),
+        postgres_conn_id=env.get("TIMECARD_POSTGRES_CONN_ID") or None,
+        smtp_conn_id=env.get("TIMECARD_SMTP_CONN_ID") or "smtp_default",
+        ui_base_url=(env.get("TIMECARD_UI_BASE_URL") or "http://localhost:8080").rstrip("/"),
+        email_attach_max_bytes=_positive_int(
+            env, "TIMECARD_EMAIL_ATTACH_MAX_BYTES", 5 * 1024 * 1024
+        ),
     )
 
 
@@ -124,15 +143,31 @@ def _s3_settings(env: dict[str, str]) -> S3Settings:
 
 
 def _s3_settings_from_airflow_connection(conn_id: str) -> S3Settings:
-    # Imported here: the CLI must not pay for Airflow unless an Airflow connection is configured.
-    from airflow.sdk import BaseHook
+    """S3 access as the Amazon provider resolves the connection: static keys, `role_arn`
+    (assume role), a profile, web identity, or no keys at all (the instance or task role).
 
-    conn = BaseHook.get_connection(conn_id)
-    extra = conn.extra_dejson
+    The session is resolved once per process; its credentials are read again on every call,
+    so refreshable ones (an assumed role's) are renewed by botocore before they expire, and the
+    renewed keys reach s3fs and Polars through the new S3Settings value.
+    """
+    session, endpoint_url, region = _aws_session(conn_id)
+    credentials = session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials is not None else None
     return S3Settings(
-        endpoint_url=extra.get("endpoint_url") or None,
-        region=extra.get("region_name") or "us-east-1",
-        access_key_id=conn.login or extra.get("aws_access_key_id") or None,
-        secret_access_key=conn.password or extra.get("aws_secret_access_key") or None,
-        session_token=extra.get("aws_session_token") or None,
+        endpoint_url=endpoint_url,
+        region=region,
+        access_key_id=frozen.access_key if frozen else None,
+        secret_access_key=frozen.secret_key if frozen else None,
+        session_token=frozen.token if frozen else None,
     )
+
+
+@lru_cache(maxsize=4)
+def _aws_session(conn_id: str):
+    # Imported here: the CLI must not pay for Airflow unless an Airflow connection is configured.
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+    hook = AwsBaseHook(aws_conn_id=conn_id, client_type="s3")
+    config = hook.conn_config
+    region = config.region_name or "us-east-1"
+    return hook.get_session(region_name=region), config.get_service_endpoint_url("s3"), region

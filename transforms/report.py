@@ -63,11 +63,12 @@ def _hours_minutes_seconds(seconds: pl.Expr) -> pl.Expr:
     )
 
 
-def build_report(sessions: pl.DataFrame, tz: str, filters: Filters) -> pl.DataFrame:
-    """The report frame: exactly the CSV's columns, in the CSV's row order.
+def ordered_sessions(sessions: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """The report's rows, still as typed session values: filtered, in the CSV's row order.
 
     Instants are truncated to whole seconds before they are shown and before the duration is
-    computed, so the duration always equals logout minus login as displayed.
+    computed, so the duration always equals logout minus login as displayed. The typed sessions
+    file (transforms/typed.py) starts from the same rows, so both files list them alike.
     """
     shown = sessions.filter(filter_expression(filters)).with_columns(
         pl.col(list(TIME_COLUMNS)).dt.truncate("1s"),
@@ -78,10 +79,15 @@ def build_report(sessions: pl.DataFrame, tz: str, filters: Filters) -> pl.DataFr
     # The contract's order, then the remaining columns (unknown first): sessions that tie on
     # the contract's keys still come out in one order on every run.
     tie_breakers = ["last_activity_ts", *(c for c in TEXT_COLUMNS if c != "username")]
-    ordered = shown.with_columns(duration.alias("duration_seconds")).sort(
+    return shown.with_columns(duration.alias("duration_seconds")).sort(
         ["username", "login_ts", "logout_ts", "agent_arn", *tie_breakers],
         nulls_last=[True, False, True, True, *(False for _ in tie_breakers)],
     )
+
+
+def build_report(sessions: pl.DataFrame, tz: str, filters: Filters) -> pl.DataFrame:
+    """The report frame: exactly the CSV's columns, in the CSV's row order."""
+    ordered = ordered_sessions(sessions, filters)
     return ordered.select(
         *(guard_formula(pl.col(src)).alias(dst) for src, dst in TEXT_COLUMNS.items()),
         _local_time("login_ts", tz).alias("Login time"),

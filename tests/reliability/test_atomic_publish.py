@@ -149,12 +149,13 @@ def test_an_endpoint_killed_mid_upload_leaves_nothing_partial_and_the_retry_publ
     urls = pipeline.output_urls(SPEC, "2026-11-02")
     bucket_name, csv_key = urls["csv"].removeprefix("s3://").split("/", 1)
     manifest_key = urls["manifest"].removeprefix(f"s3://{bucket_name}/")
+    parquet_key = urls["parquet"].removeprefix(f"s3://{bucket_name}/")
     write_events(events_root, first_agent=0)
     before: dict[str, bytes] = {}
     if earlier_good_file:
         pipeline.publish(SPEC, *stage("run-1"), DAG_ID, "run-1")
         before = published(bucket.objects())
-        assert sorted(before) == [csv_key, manifest_key]
+        assert sorted(before) == [csv_key, parquet_key, manifest_key]
         write_events(events_root, first_agent=AGENTS)  # late data: the rerun changes the report
     window_plan, staged = stage("run-2")
     endpoint.start(slow_csv_body=True)
@@ -179,7 +180,7 @@ def test_an_endpoint_killed_mid_upload_leaves_nothing_partial_and_the_retry_publ
     pipeline.publish(SPEC, window_plan, staged, DAG_ID, "run-2")
 
     after = bucket.objects()
-    assert sorted(after) == [csv_key, manifest_key]
+    assert sorted(after) == [csv_key, parquet_key, manifest_key]
     csv = after[csv_key]
     assert csv == expected_csv(events_root, tmp_path)
     assert csv.count(b"\n") == 1 + AGENTS * (2 if earlier_good_file else 1)

@@ -197,6 +197,7 @@ def test_credentials_appear_in_no_log_manifest_message_or_dag_doc(
     published = storage.list_files(f"{s3_bucket}/output/connect")
     assert sorted(Path(file.url).name for file in published) == [
         "daily-utc-2026-11-02.csv",
+        "daily-utc-2026-11-02.parquet",
         "daily-utc-2026-11-02_manifest.json",
         "daily-utc-2026-11-02_quarantine.jsonl",
     ]
@@ -204,7 +205,13 @@ def test_credentials_appear_in_no_log_manifest_message_or_dag_doc(
     # Airflow's task logs were captured, down to the publish task: the search below is not vacuous.
     assert "task_id='publish_report'" in airflow_output.out
     texts = {
-        "published files": [storage.read_bytes(file.url).decode() for file in published],
+        "published files": [
+            # The Parquet file is compressed: its values are searched, not its bytes.
+            str(storage.read_parquet(file.url).rows())
+            if file.url.endswith(".parquet")
+            else storage.read_bytes(file.url).decode()
+            for file in published
+        ],
         "DAG and task docs": [
             str(doc)
             for dag in bag.dags.values()

@@ -530,3 +530,37 @@ def test_loading_definitions_does_not_import_polars_or_airflow():
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_formats_and_notify_are_parsed_and_saved_back():
+    text = (
+        "name: N\nformats: [parquet]\n"
+        "notify:\n  email: [ops@example.com, ops@example.com, b@example.org]\n  on: [row_limit]\n"
+    )
+    definition = parse_definition("n", yaml.safe_load(text), "n.yaml")
+    assert definition.formats == ("parquet",)
+    # YAML reads a bare `on:` key as true; it still means `on`.
+    assert definition.notify_email == ("ops@example.com", "b@example.org")
+    assert definition.notify_on == ("row_limit",)
+    assert parse_definition("n", yaml.safe_load(definition.to_yaml()), "n.yaml") == definition
+    plain = parse_definition("n", {"name": "N"}, "n.yaml")
+    assert plain.formats == ("csv", "parquet") and plain.notify_email == ()
+    assert "formats" not in plain.to_yaml() and "notify" not in plain.to_yaml()
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"formats": []}, "formats: must be a non-empty list"),
+        ({"formats": ["xlsx"]}, "not a format: 'xlsx'"),
+        ({"notify": {"email": []}}, "notify.email must list at least one address"),
+        ({"notify": {"email": ["a@b.com\r\nBcc: x@y.com"]}}, "not an email address"),
+        ({"notify": {"email": ["Ops <a@b.com>"]}}, "not an email address"),
+        ({"notify": {"email": ["a@b.com"], "on": ["sometimes"]}}, "got on: ['sometimes']"),
+        ({"notify": {"emails": ["a@b.com"]}}, "Did you mean 'notify.email'?"),
+    ],
+)
+def test_bad_formats_and_notify_are_refused(body, problem):
+    with pytest.raises(DefinitionError) as refusal:
+        parse_definition("n", {"name": "N", **body}, "n.yaml")
+    assert problem in str(refusal.value)

@@ -142,3 +142,74 @@ def test_an_unreadable_file_on_s3_is_named_and_nothing_is_written(
     assert damaged in error
     assert "Traceback" not in error
     assert not storage.exists(f"{s3_bucket}/out/r.csv")
+
+
+def test_an_assume_role_connection_reads_and_publishes_with_the_roles_temporary_keys(
+    s3_bucket, s3_server, timecard_home, tmp_path, monkeypatch, caplog, capfd
+):
+    """An Airflow AWS connection with `role_arn`, resolved by the Amazon provider against
+    moto's STS: timecard works with the assumed role's keys, never the connection's own."""
+    import json
+    import logging
+
+    from moto.sts.models import sts_backends
+
+    from tests.publishing import SEOUL, publish_day, write_day_events
+    from timecard import settings as settings_module
+    from timecard.pipeline import output_urls
+    from timecard.settings import get_settings
+
+    local_events = tmp_path / "local-events"
+    write_day_events(local_events, "2026-11-02")
+    upload_tree(str(local_events), f"{s3_bucket}/events", s3_server)
+    role_arn = "arn:aws:iam::123456789012:role/timecard-reports"
+    connection = {
+        "conn_type": "aws",
+        "login": S3_KEY,
+        "password": S3_SECRET,
+        "extra": {
+            "role_arn": role_arn,
+            "region_name": "us-east-1",
+            "endpoint_url": s3_server,
+            "service_config": {"sts": {"endpoint_url": s3_server}},
+        },
+    }
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AIRFLOW_CONN_TIMECARD_AWS", json.dumps(connection))
+    monkeypatch.setenv("TIMECARD_AWS_CONN_ID", "timecard_aws")
+    for setting, folder in (("EVENTS", "events"), ("CACHE", "cache"), ("OUTPUT", "out")):
+        monkeypatch.setenv(f"TIMECARD_{setting}_ROOT", f"{s3_bucket}/{folder}")
+    settings_module._aws_session.cache_clear()
+    caplog.set_level(logging.DEBUG)
+    try:
+        published = publish_day(SEOUL, "2026-11-02")
+        s3 = get_settings().s3
+        # The clients storage hands out (s3fs, Polars) carry the role's temporary keys.
+        filesystem, _ = storage._fs(s3_bucket)
+        polars_options = storage.polars_storage_options(s3_bucket)
+    finally:
+        settings_module._aws_session.cache_clear()
+
+    issued = {
+        role.access_key_id: role
+        for role in sts_backends["123456789012"]["global"].assumed_roles
+        if role.role_arn == role_arn
+    }
+    assert s3.access_key_id in issued and s3.access_key_id != S3_KEY
+    assert s3.secret_access_key == issued[s3.access_key_id].secret_access_key
+    assert s3.session_token and s3.endpoint_url == s3_server
+    assert (filesystem.key, filesystem.token) == (s3.access_key_id, s3.session_token)
+    assert polars_options["aws_access_key_id"] == s3.access_key_id
+    assert polars_options["aws_session_token"] == s3.session_token
+    assert published["rows"] == 4
+    assert storage.read_parquet(output_urls(SEOUL, "2026-11-02")["parquet"]).height == 4
+    out, err = capfd.readouterr()
+    for text in (caplog.text, out, err):
+        assert S3_SECRET not in text
+    assert S3_KEY not in out and S3_KEY not in err
+    # The connection's key id signs the one AssumeRole call: only botocore's own DEBUG wire
+    # log shows it (the signature header), as the reliability suite documents.
+    signed_by_key = [r for r in caplog.records if S3_KEY in r.getMessage()]
+    assert all(r.name.startswith("botocore") and r.levelname == "DEBUG" for r in signed_by_key)
+    assert all("/sts/aws4_request" in r.getMessage() for r in signed_by_key)

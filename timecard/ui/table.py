@@ -25,6 +25,7 @@ import polars as pl
 
 from timecard.errors import TimecardError, UsageError
 from timecard.settings import get_settings
+from transforms.abandoned import activity_bound, possibly_abandoned
 from transforms.report import ISO_SECONDS_WITH_OFFSET, REPORT_HEADER, TIME_COLUMNS
 
 ROWS_PER_PAGE_CHOICES = (25, 50, 100, 500, 1000)
@@ -75,21 +76,16 @@ def load_report(csv: bytes, window_start: datetime, window_end: datetime) -> pl.
         pl.col(_DURATION_COLUMNS[1]).cast(pl.Int64).alias("_seconds"),
         (pl.col(LOGIN).is_not_null() & pl.col(LOGOUT).is_null()).alias("_no_logout"),
     )
-    # Sessions of one agent never overlap, so the next login of the agent ended this session.
-    next_login = (
-        pl.col("_login")
-        .shift(-1)
-        .over(AGENT_ARN, order_by=pl.col("_login").fill_null(window_start - timedelta(days=1)))
+    bound = activity_bound("_login", "_logout", AGENT_ARN, window_start, window_end)
+    return (
+        parsed.with_columns(bound.alias("_bound"))
+        .with_columns(
+            possibly_abandoned("_login", "_logout", "_last", "_bound", threshold).alias(
+                "_abandoned"
+            )
+        )
+        .sort("_row")
     )
-    with_bound = parsed.with_columns(
-        pl.when(pl.col("_no_logout")).then(next_login.fill_null(window_end)).alias("_bound")
-    )
-    return with_bound.with_columns(
-        (
-            pl.col("_no_logout")
-            & (pl.col("_bound") - pl.coalesce("_last", "_login") > threshold).fill_null(False)
-        ).alias("_abandoned")
-    ).sort("_row")
 
 
 @dataclass(frozen=True)
