@@ -9,8 +9,9 @@ engineer who knows the stream would write for speed, with the same result on the
   snapshots kept as JSON text, names in any letter case);
 - filters come first: on lookback days only records whose EventType is not HEART_BEAT or
   STATE_CHANGE are kept, and the snapshot is taken only from those;
-- only LOGIN/LOGOUT rows are validated and deduplicated (copies of an EventId are Kinesis
-  redeliveries of one record: the first by partition day and file is kept);
+- only LOGIN/LOGOUT rows are trimmed, validated and deduplicated (copies of an EventId are
+  Kinesis redeliveries of one record: the first by partition day and file is kept); the
+  activity of the window's other records is taken as written (no edge white space to trim);
 - Last activity is an as-of join of the window's activity, for open sessions only.
 
 Where it is narrower than timecard (it is a yardstick, not a second implementation): local
@@ -85,7 +86,7 @@ WITH firsts AS (
     -- Records more than a day from their arrival partition's date are not used (timecard
     -- quarantines them); of the rest, one copy of each EventId.
     SELECT * EXCLUDE (day, path) FROM (
-        SELECT s.*, f.day, f.path FROM session_rows AS s JOIN files AS f USING (file_no)
+        SELECT s.*, f.day FROM session_rows AS s JOIN files AS f USING (path)
         WHERE s.event_ts >= f.day - INTERVAL 1 DAY AND s.event_ts < f.day + INTERVAL 2 DAY
     )
     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY day, path) = 1
@@ -203,45 +204,56 @@ def _load_events(connection, files, window_start: datetime, window_end: datetime
     """Two small tables from one read of each file: `session_rows` (the valid LOGIN/LOGOUT
     records, with their snapshot) and `activity` (agent and instant of every valid record of
     the window's partitions, inside the window)."""
-    groups: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
-    for number, (_, path, in_window) in enumerate(files):
-        groups[(_sniff(path), in_window)].append((number, path))
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for _, path, in_window in files:
+        groups[(_sniff(path), in_window)].append(path)
     session_selects, activity_selects = [], []
-    for ((kind, option), in_window), members in groups.items():
-        for source, fields in _sources(connection, kind, option, [path for _, path in members]):
-            # Rows keep their file's number: the partition day and path decide which copy of
-            # an EventId is kept.
-            numbered = (
-                f"(SELECT source.*, f.file_no FROM {source} AS source "
-                "JOIN files AS f ON f.path = source.filename) AS source"
+    for ((kind, option), in_window), paths in groups.items():
+        for source, fields in _sources(connection, kind, option, paths):
+            raw = {name: _raw_text(fields[name]) for name in CORE_FIELDS}
+            is_candidate = f"{raw['event_type']} NOT IN ('HEART_BEAT', 'STATE_CHANGE')"
+            columns = (
+                f"source.filename AS path, {raw['event_id']} AS event_id, "
+                f"{raw['event_type']} AS event_type, {raw['agent_arn']} AS agent_arn, "
+                f"{raw['event_timestamp']} AS event_timestamp"
             )
-            core = {name: _text(fields[name]) for name in CORE_FIELDS if name != "event_timestamp"}
-            timestamp = _timestamp(*fields["event_timestamp"])
-            valid = " AND ".join(f"{expression} IS NOT NULL" for expression in core.values())
-            session_selects.append(
-                f"SELECT file_no, {core['event_id']} AS event_id, "
-                f"upper({core['event_type']}) AS event_type, {timestamp} AS event_ts, "
-                f"{core['agent_arn']} AS agent_arn, {_snapshot(fields)} AS snapshot "
-                f"FROM {numbered} "
-                # Cheap on every record (dictionary-encoded in Parquet), exact after it.
-                f"WHERE {fields['event_type'][0] or 'NULL'} NOT IN ('HEART_BEAT', 'STATE_CHANGE') "
-                f"AND upper({core['event_type']}) IN ('LOGIN', 'LOGOUT') AND {valid}"
+            candidates = (
+                f"(SELECT {columns}, {_snapshot(fields)} AS snapshot FROM {source} AS source "
+                f"WHERE {is_candidate})"
             )
-            if in_window:
-                activity_selects.append(
-                    f"SELECT {core['agent_arn']} AS agent_arn, {timestamp} AS event_ts "
-                    f"FROM {source} AS source WHERE {valid}"
+            valid_activity = "event_id <> '' AND event_type <> '' AND agent_arn <> ''"
+            if in_window and kind == "json":
+                # JSON is parsed whole whatever is selected: read the window's files once, with
+                # the snapshot of the candidates only.
+                table = f"window_{len(activity_selects)}"
+                connection.execute(
+                    f"CREATE TEMP TABLE {table} AS SELECT {columns}, "
+                    f"CASE WHEN {is_candidate} THEN {_snapshot(fields)} END AS snapshot "
+                    f"FROM {source} AS source"
                 )
-    empty_sessions = (
-        "SELECT NULL::INT AS file_no, NULL AS event_id, NULL AS event_type, "
-        "NULL::TIMESTAMPTZ AS event_ts, NULL AS agent_arn, "
-        f"{{{', '.join(f'{_literal(name)}: NULL::VARCHAR' for name in ATTRIBUTE_PATHS)}}} "
-        "AS snapshot LIMIT 0"
-    )
+                candidates = table
+                activity_selects.append(
+                    f"SELECT agent_arn, {_instant('event_timestamp')} AS event_ts FROM {table} "
+                    f"WHERE {valid_activity}"
+                )
+            elif in_window:
+                # Parquet reads only the columns asked for: the core ones of every record here,
+                # the snapshot of the candidates below.
+                activity_selects.append(
+                    f"SELECT agent_arn, {_instant('event_timestamp')} AS event_ts "
+                    f"FROM (SELECT {columns} FROM {source} AS source) WHERE {valid_activity}"
+                )
+            session_selects.append(f"SELECT * FROM {candidates}")
+    empty = "SELECT NULL AS path, NULL AS event_id, NULL AS event_type, NULL AS agent_arn, "
+    empty += "NULL AS event_timestamp, "
+    empty += f"{{{', '.join(f'{_literal(name)}: NULL::VARCHAR' for name in ATTRIBUTE_PATHS)}}} "
+    # The cheap filter alone first: DuckDB would otherwise run the exact checks, which trim
+    # Unicode white space, inside the scan on every record.
     connection.execute(
-        "CREATE TEMP TABLE session_rows AS "
-        + " UNION ALL ".join(session_selects or [empty_sessions])
+        "CREATE TEMP TABLE candidates AS "
+        + " UNION ALL ".join(session_selects or [empty + "AS snapshot LIMIT 0"])
     )
+    connection.execute("CREATE TEMP TABLE session_rows AS " + _session_select("candidates"))
     connection.execute(
         "CREATE TEMP TABLE activity AS SELECT * FROM ("
         + " UNION ALL ".join(
@@ -249,6 +261,20 @@ def _load_events(connection, files, window_start: datetime, window_end: datetime
         )
         + ") WHERE event_ts >= $start::TIMESTAMPTZ AND event_ts < $end::TIMESTAMPTZ",
         {"start": window_start.isoformat(), "end": window_end.isoformat()},
+    )
+
+
+def _session_select(rows: str) -> str:
+    """The valid LOGIN/LOGOUT records of `rows`, every text trimmed as timecard trims it."""
+    cleaned = {name: f"clean({name})" for name in ("event_id", "event_type", "agent_arn")}
+    valid = " AND ".join(f"{expression} IS NOT NULL" for expression in cleaned.values())
+    timestamp = f"trim(event_timestamp, {_literal(WHITE_SPACE)})"
+    return (
+        f"SELECT path, {cleaned['event_id']} AS event_id, upper({cleaned['event_type']}) "
+        f"AS event_type, {_instant(timestamp)} AS event_ts, {cleaned['agent_arn']} AS agent_arn, "
+        f"snapshot FROM {rows} AS candidates "
+        "WHERE event_type NOT IN ('HEART_BEAT', 'STATE_CHANGE') "
+        f"AND upper({cleaned['event_type']}) IN ('LOGIN', 'LOGOUT') AND {valid}"
     )
 
 
@@ -365,26 +391,28 @@ def _json_spelling(connection, source: str, expression: str, rest: tuple[str, ..
 
 
 def _text(field: tuple[str | None, str | None]) -> str:
+    """A snapshot field as trimmed text, empty as unknown."""
+    return f"clean({_raw_text(field)})"
+
+
+def _raw_text(field: tuple[str | None, str | None]) -> str:
+    """A field as text, as stored; a Parquet timestamp as ISO-8601 text in UTC."""
     expression, type_id = field
     if expression is None or type_id in ("struct", "list", "map", "null"):
         return "NULL::VARCHAR"
-    return f"clean(CAST({expression} AS VARCHAR))"
-
-
-def _timestamp(expression: str | None, type_id: str | None) -> str:
-    if expression is None:
-        return "NULL::TIMESTAMPTZ"
-    if type_id == "varchar":
-        text = f"trim({expression}, {_literal(WHITE_SPACE)})"
-        return (
-            f"CASE WHEN regexp_matches({text}, {_literal(_HAS_OFFSET)}) "
-            f"THEN TRY_CAST({text} AS TIMESTAMPTZ) END"
-        )
     if type_id == "timestamp with time zone":
-        return expression
+        return f"strftime({expression}, '%Y-%m-%dT%H:%M:%S.%fZ')"
     if type_id.startswith("timestamp"):
-        return f"timezone('UTC', CAST({expression} AS TIMESTAMP))"
-    return "NULL::TIMESTAMPTZ"
+        return f"strftime(CAST({expression} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%fZ')"
+    return f"CAST({expression} AS VARCHAR)"
+
+
+def _instant(text: str) -> str:
+    """ISO-8601 text with an offset as an instant; null without an offset (not an instant)."""
+    return (
+        f"CASE WHEN regexp_matches({text}, {_literal(_HAS_OFFSET)}) "
+        f"THEN TRY_CAST({text} AS TIMESTAMPTZ) END"
+    )
 
 
 def _snapshot(fields: dict) -> str:
