@@ -52,9 +52,10 @@ class JsonReader:
             return RawRecords(_empty(), fmt, "ndjson")
         lines, shape = _as_lines(data)
         if lines is not None:
-            frame = _read_lines(lines, session_candidates_only)
-            if frame is not None:
-                return RawRecords(frame.lazy(), fmt, shape)
+            read = _read_lines(lines, session_candidates_only)
+            if read is not None:
+                core, attribute_records = read
+                return RawRecords(core.lazy(), fmt, shape, attribute_records.lazy())
         records = _scan_records(data)
         if not any(PROBLEM_COLUMN not in record for record in records):
             first = records[0][PROBLEM_COLUMN]
@@ -103,8 +104,11 @@ def _as_lines(data: bytes) -> tuple[bytes | None, str]:
     return data, "ndjson"
 
 
-def _read_lines(lines: bytes, session_candidates_only: bool) -> pl.DataFrame | None:
-    """Parse one-record-per-line data natively; None when it does not parse cleanly."""
+def _read_lines(
+    lines: bytes, session_candidates_only: bool
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Parse one-record-per-line data natively: the core fields of the records, and the
+    LOGIN/LOGOUT records with their attributes too. None when it does not parse cleanly."""
     import polars as pl
 
     # Trailing white space (the usual final newline) is left in place rather than copied away.
@@ -126,7 +130,11 @@ def _read_lines(lines: bytes, session_candidates_only: bool) -> pl.DataFrame | N
         return None
     if not _has_core_names(core):
         return None
-    return core.join(_attributes(*marked), on="source_row", how="left", maintain_order="left")
+    numbers = marked[0]
+    with_attributes = core.filter(pl.col("source_row").is_in(numbers)).join(
+        _attributes(*marked), on="source_row", how="left", maintain_order="left"
+    )
+    return core, with_attributes
 
 
 def _parse(lines: bytes, expected: int, numbers) -> pl.DataFrame:
