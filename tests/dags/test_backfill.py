@@ -150,13 +150,13 @@ def test_airflow_backfill_create_with_real_scheduler(components, reports_dir, s3
 
 def published_manifests(days: list[str] = BACKFILLED_DAYS) -> list[dict]:
     """The manifests of the backfilled windows (`days`, each with one more agent than the day
-    before), once each partition is checked: exactly its CSV and manifest, the right window, and
-    a row count and sha256 that match the CSV."""
+    before), once each partition is checked: exactly its CSV, typed Parquet and manifest, the
+    right window, and a row count and sha256 that match the files."""
     folder = report_folder(SPEC)
     assert [file.url.removeprefix(folder + "/") for file in storage.list_files(folder)] == [
-        name
+        f"date={day}/{SLUG}-{day}{suffix}"
         for day in days
-        for name in (f"date={day}/{SLUG}-{day}.csv", f"date={day}/{SLUG}-{day}_manifest.json")
+        for suffix in (".csv", ".parquet", "_manifest.json")
     ]
     manifests = []
     for count, day in enumerate(days, start=1):
@@ -166,6 +166,8 @@ def published_manifests(days: list[str] = BACKFILLED_DAYS) -> list[dict]:
         assert manifest["window"] == seoul_window(day)
         assert manifest["rows"] == count == len(csv.decode().splitlines()) - 1
         assert manifest["csv"]["sha256"] == hashlib.sha256(csv).hexdigest()
+        parquet = storage.read_bytes(urls["parquet"])
+        assert manifest["parquet"]["sha256"] == hashlib.sha256(parquet).hexdigest()
         manifests.append(manifest)
     return manifests
 
