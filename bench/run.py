@@ -118,9 +118,14 @@ WORKLOADS = {
 # -- data ----------------------------------------------------------------------------------------
 
 
-def ensure_events(workload: Workload, kind: str) -> dict:
+# What a changed generator (or Polars) may change; `--reuse-data` keeps the files anyway.
+GENERATOR_VERSION = ("generator_sha256", "polars")
+
+
+def ensure_events(workload: Workload, kind: str, reuse_data: bool = False) -> dict:
     """Generate the kind's raw events unless the marker says they match the parameters; return
-    the generator's counts (events, files, bytes).
+    the generator's counts (events, files, bytes). With `reuse_data`, files made by another
+    version of the generator are kept, as long as the rest of the parameters match.
 
     The marker is written after the files, so an interrupted generation is redone.
     """
@@ -128,7 +133,14 @@ def ensure_events(workload: Workload, kind: str) -> dict:
     wanted = workload.generator_parameters(kind)
     if marker.exists():
         recorded = json.loads(marker.read_text())
-        if recorded["parameters"] == wanted:
+
+        def relevant(parameters: dict) -> dict:
+            ignored = GENERATOR_VERSION if reuse_data else ()
+            return {key: value for key, value in parameters.items() if key not in ignored}
+
+        if relevant(recorded["parameters"]) == relevant(wanted):
+            if recorded["parameters"] != wanted:
+                progress(f"{kind}: reusing files made by another generator version (--reuse-data)")
             return recorded["counts"]
     progress(f"generating {kind} for {workload.name}: {workload.agents:,} agents, {DAYS} days")
     marker.unlink(missing_ok=True)
@@ -286,10 +298,10 @@ def run_repetition(events_root: Path, scratch: Path) -> dict[str, dict]:
     return measured
 
 
-def run_kind(workload: Workload, kind: str, repeat: int) -> dict:
+def run_kind(workload: Workload, kind: str, repeat: int, reuse_data: bool = False) -> dict:
     events_root = workload.events_root(kind)
     restore_withheld(events_root, ARRIVING_DAY)
-    counts = ensure_events(workload, kind)
+    counts = ensure_events(workload, kind, reuse_data)
     read_into_page_cache(events_root)
     repetitions, csv_checks = [], []
     with tempfile.TemporaryDirectory(prefix="scratch-", dir=workload.folder(kind)) as root:
@@ -503,6 +515,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated input kinds (default: all of {', '.join(KINDS)})",
     )
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--reuse-data",
+        action="store_true",
+        help="keep generated files made by another version of the generator",
+    )
     return parser
 
 
@@ -522,7 +539,7 @@ def main(argv: list[str] | None = None) -> dict:
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(128 + signal.SIGHUP))
 
     machine, code = machine_description(), code_version()
-    outcomes = {kind: run_kind(workload, kind, args.repeat) for kind in kinds}
+    outcomes = {kind: run_kind(workload, kind, args.repeat, args.reuse_data) for kind in kinds}
     machine["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
 
     results = summarize(workload, args.repeat, {"machine": machine, "code": code}, outcomes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -39,6 +40,22 @@ def test_the_generators_summary_gives_events_files_and_bytes():
         "HEART_BEAT 524,223; 588 delivered twice) in 384 files, 82,471,596 bytes"
     )
     assert run.generator_counts(line) == {"events": 623_183, "files": 384, "bytes": 82_471_596}
+
+
+def test_files_of_another_generator_version_are_kept_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "DATA_ROOT", tmp_path)
+    workload = run.Workload("tiny", agents=20)
+    counts = {"events": 10, "files": 2, "bytes": 3000}
+    made = workload.generator_parameters("ndjson-gz") | {"generator_sha256": "an older one"}
+    workload.folder("ndjson-gz").mkdir(parents=True)
+    marker = workload.folder("ndjson-gz") / "generator.json"
+    marker.write_text(json.dumps({"parameters": made, "counts": counts}))
+
+    assert run.ensure_events(workload, "ndjson-gz", reuse_data=True) == counts
+    other_roster = run.Workload("tiny", agents=21)
+    monkeypatch.setattr(run, "run_python", lambda arguments: pytest.fail("generated again"))
+    with pytest.raises(pytest.fail.Exception, match="generated again"):
+        run.ensure_events(other_roster, "ndjson-gz", reuse_data=True)
 
 
 @pytest.fixture(scope="module")
