@@ -1,12 +1,16 @@
-# Two commands for a newcomer: `make run` and `make test`. Both build .venv first if needed.
+# Three commands for a newcomer: `make run`, `make ui` and `make test`. Each builds .venv first
+# if needed.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # Local runtime state (Airflow home, sample events, cache, published reports) lives under var/.
 export TIMECARD_HOME ?= $(CURDIR)/var
+# `make ui` listens on loopback only; `make ui UI_HOST=0.0.0.0` exposes it on purpose.
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 8080
 
-.PHONY: venv run test lint bench bench-quick clean
+.PHONY: venv run ui test lint bench bench-quick clean
 
 venv: $(STAMP)
 
@@ -19,6 +23,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 run: $(STAMP)
 	$(PY) -m timecard.main_job
+
+ui: $(STAMP)
+	$(PY) -m timecard.ui_server --host $(UI_HOST) --port $(UI_PORT)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -20,6 +20,8 @@ with DAG(
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
+    # Always active: a Generate click must run, not wait for someone to unpause the DAG.
+    is_paused_upon_creation=False,
     default_args=dag_tasks.TASK_DEFAULTS,
     tags=["timecard", "login-logout-report"],
     params={

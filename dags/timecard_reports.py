@@ -32,6 +32,8 @@ for definition in definitions:
         ),
         start_date=datetime(2026, 1, 1),
         catchup=False,
+        # Scheduling a report was the user's act: its DAG starts active, as in Connect.
+        is_paused_upon_creation=False,
         max_active_runs=4,
         # A task that fails for good (after its retries) sends the failure email.
         default_args={**dag_tasks.TASK_DEFAULTS, "on_failure_callback": email},

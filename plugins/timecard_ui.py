@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from airflow.configuration import conf
 from airflow.plugins_manager import AirflowPlugin
 
-from timecard.ui import NAV_NAME, URL_PREFIX, URL_ROUTE
+from timecard.ui import NAV_LABEL, NAV_NAME, URL_PREFIX, URL_ROUTE
 
 # The api-server's own path prefix (`[api] base_url`), so the entry also works below a subpath.
 _ROOT = urlsplit(conf.get("api", "base_url", fallback="")).path.rstrip("/")
@@ -21,7 +21,7 @@ class TimecardUiPlugin(AirflowPlugin):
     name = "timecard_ui"
     external_views = [
         {
-            "name": NAV_NAME,
+            "name": NAV_LABEL,
             "href": f"{_ROOT}{URL_PREFIX}/",
             "url_route": URL_ROUTE,
             "destination": "nav",

@@ -3,7 +3,7 @@
 import pandera.polars as pa
 import polars as pl
 
-from transforms.normalize import ATTRIBUTE_COLUMNS, EVENT_COLUMNS
+from schemas.columns import ATTRIBUTE_COLUMNS, EVENT_COLUMNS
 
 NORMALIZED_EVENTS = pa.DataFrameSchema(
     {

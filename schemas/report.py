@@ -3,7 +3,7 @@
 import pandera.polars as pa
 import polars as pl
 
-from transforms.report import FORMULA_TRIGGERS, REPORT_HEADER, TEXT_COLUMNS
+from schemas.columns import FORMULA_TRIGGERS, REPORT_HEADER, TEXT_COLUMNS
 
 DEFAULT_MAX_ROWS = 10_000
 MAX_ROWS_CHECK = "row limit"

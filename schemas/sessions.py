@@ -3,7 +3,7 @@
 import pandera.polars as pa
 import polars as pl
 
-from transforms.sessions import SESSION_COLUMNS
+from schemas.columns import SESSION_COLUMNS
 
 
 def _login_known_or_logout_known(data: pa.PolarsData) -> pl.LazyFrame:

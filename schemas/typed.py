@@ -3,7 +3,7 @@
 import pandera.polars as pa
 import polars as pl
 
-from transforms.typed import TIME_NAMES, TYPED_COLUMNS
+from schemas.columns import TIME_NAMES, TYPED_COLUMNS
 
 _REQUIRED = ("timezone", "possibly_abandoned", "agent_arn", "report_slug", "window_start_utc")
 

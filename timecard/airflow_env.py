@@ -8,6 +8,7 @@ test that points at PostgreSQL) can override any of them.
 from __future__ import annotations
 
 import os
+import warnings
 
 from timecard.settings import REPO_ROOT, get_settings
 
@@ -30,6 +31,14 @@ def airflow_environment(home: str | None = None) -> dict[str, str]:
 
 def configure(home: str | None = None) -> dict[str, str]:
     """Set the defaults above into os.environ (keeping values already there); return the result."""
+    # Airflow's execution API imports `svcs.fastapi`, which imports `fastapi.testclient`, which
+    # warns on import that httpx should be httpx2. Nothing of ours uses that client, and the
+    # line would end up on every command's terminal: silence exactly this warning, nothing else.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"Using `httpx` with `starlette\.testclient` is deprecated",
+        module=r"fastapi\.testclient",
+    )
     for key, value in airflow_environment(home).items():
         os.environ.setdefault(key, value)
     os.makedirs(os.environ["AIRFLOW_HOME"], exist_ok=True)

@@ -51,15 +51,40 @@ def scheduled_windows(definition, first: date, last: date, now: datetime) -> lis
                 outcome.status, outcome.detail = "skipped", "window has not ended yet"
             windows.append(outcome)
         day += timedelta(days=1)
+    if not windows:
+        raise UsageError(_no_window_explained(definition, first, last))
     return windows
 
 
+NEAREST_SEARCH_DAYS = 14
+
+
+def _no_window_explained(definition, first: date, last: date) -> str:
+    """Why [first, last] holds no window, and the window start dates just around it."""
+
+    def starts_a_window(day: date) -> bool:
+        return (day + timedelta(days=definition.window_days)).weekday() in definition.weekdays
+
+    around = [timedelta(days=n) for n in range(1, NEAREST_SEARCH_DAYS + 1)]
+    before = next((first - n for n in around if starts_a_window(first - n)), None)
+    after = next((last + n for n in around if starts_a_window(last + n)), None)
+    nearest = " and ".join(
+        f"{day} ({side})" for day, side in ((before, "before"), (after, "after")) if day
+    )
+    return (
+        f"No scheduled window of {definition.slug!r} starts between {first} and {last}: it runs "
+        f"{definition.describe_schedule()} at 00:00 {definition.timezone}, and each run covers "
+        f"the {definition.window_days} local day(s) before it, so --from and --to select windows "
+        f"by their local start date. The nearest windows start on {nearest}."
+    )
+
+
 def run_backfill(slug: str, first: date, last: date, out=None) -> list[WindowOutcome]:
-    from timecard.definitions import definition_path, load_definition
+    from timecard.definitions import existing_definition_path, load_definition
 
     out = out or sys.stderr  # looked up per call, so a redirected stderr is honoured
     settings = get_settings()
-    definition = load_definition(definition_path(settings.reports_dir, slug))
+    definition = load_definition(existing_definition_path(settings.reports_dir, slug))
     airflow_env.configure(settings.home)
     airflow_env.migrate_database()
     windows = scheduled_windows(definition, first, last, datetime.now(UTC))

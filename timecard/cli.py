@@ -28,6 +28,24 @@ def _add_filter_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _window_date(text: str) -> date:
+    """A backfill bound: a local date. A time is refused with the date it probably meant."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        meant = datetime.fromisoformat(text).date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; give the local start date of a window, like 2026-11-25."
+        ) from None
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is a time, but backfill selects whole windows by their local start date: "
+        f"give a date such as {meant}."
+    )
+
+
 def _add_landing_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("how raw events land (README: Connecting your instance)")
     group.add_argument(
@@ -88,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         "--from",
         dest="first",
         required=True,
-        type=date.fromisoformat,
+        type=_window_date,
         metavar="DATE",
         help="first window's local start date (YYYY-MM-DD)",
     )
@@ -96,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         "--to",
         dest="last",
         required=True,
-        type=date.fromisoformat,
+        type=_window_date,
         metavar="DATE",
         help="last window's local start date (YYYY-MM-DD)",
     )
@@ -141,6 +159,8 @@ def _run_report(args: argparse.Namespace) -> int:
     quarantine_url = engine.write_outputs(result, args.out)
     print(f"timecard: report {window.describe()}: {result.summary.one_line()}", file=sys.stderr)
     print(f"timecard: wrote {args.out}", file=sys.stderr)
+    for line in _unmatched_lines(result):
+        print(f"timecard: {line}", file=sys.stderr)
     if quarantine_url:
         print(
             f"timecard: {result.summary.quarantined:,} quarantined record(s) with their reasons "
@@ -148,6 +168,31 @@ def _run_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+_OPTION = {
+    "agents": "--agent",
+    "routing_profiles": "--routing-profile",
+    "hierarchies": "--hierarchy",
+}
+
+
+def _unmatched_lines(result) -> list[str]:
+    """For a report left empty by its filters: one line per filter value that matches no
+    session in the range, with the closest values the range's sessions hold."""
+    from transforms.filters import known_values, unmatched
+
+    if not result.report.is_empty():
+        return []
+    lines = []
+    for kind, values in unmatched(result.request.filters, known_values(result.sessions)).items():
+        for value, closest in values.items():
+            known = ", ".join(closest) if closest else "none: no session in the range at all"
+            lines.append(
+                f"{_OPTION[kind]} {value!r} matches no session in the range; closest known "
+                f"values: {known}."
+            )
+    return lines
 
 
 def _run_generate(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ from datetime import date
 
 import polars as pl
 
+from schemas.columns import SOURCE_KEY
 from schemas.contract import enforce
 from schemas.events import NORMALIZED_EVENTS, SESSION_EVENT_ATTRIBUTES
 from timecard import ingest, storage
@@ -230,7 +231,7 @@ def _counted(reads: RawReads, session_candidates_only: bool):
     row = counts.row(0, named=True)
     return (
         usable,
-        quarantine.sort(normalize.SOURCE_KEY),
+        quarantine.sort(SOURCE_KEY),
         {
             "events": int(row["events"]),
             "duplicates": int(row["duplicates"]),
@@ -289,7 +290,7 @@ def build_activity(reads: RawReads):
 def build_attributes(reads: RawReads):
     attributes = enforce(
         SESSION_EVENT_ATTRIBUTES,
-        reads.attributes().sort(normalize.SOURCE_KEY),
+        reads.attributes().sort(SOURCE_KEY),
         "condensed LOGIN/LOGOUT attributes",
     )
     return {"attributes": attributes}, {"files": len(reads.files), "attributes": attributes.height}

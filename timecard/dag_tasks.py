@@ -47,11 +47,14 @@ def plan_scheduled_window(
 @task(
     doc_md="""**Plan the ad hoc run.** Checks the trigger form's parameters (range of at most
     7 days, a known time zone) and turns them into the report's settings and its exact window:
-    a preset is relative to the run's `run_after`, in the chosen time zone.""",
+    a preset is relative to the run's `run_after`, in the chosen time zone. The output gets a
+    short id derived from the run id, so every run keeps its own output.""",
     multiple_outputs=True,
 )
 def plan_adhoc_window(params=None, dag_run=None) -> dict:
-    spec, window = pipeline.adhoc_spec_and_window(dict(params), dag_run.run_after)
+    spec, window = pipeline.adhoc_spec_and_window(
+        dict(params), dag_run.run_after, dag_run.run_id, dag_run.triggering_user_name
+    )
     return {"spec": spec.__dict__, "plan": pipeline.plan(spec, window.start, window.end)}
 
 

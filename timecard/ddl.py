@@ -39,7 +39,7 @@ def typed_columns() -> list[tuple[str, str]]:
     """(name, kind) of every column of the typed file, in file order."""
     import polars as pl
 
-    from transforms.typed import TYPED_COLUMNS
+    from schemas.columns import TYPED_COLUMNS
 
     def kind(dtype) -> str:
         if dtype == pl.String:

@@ -293,6 +293,17 @@ def definition_path(folder: str | Path, slug: str) -> Path:
     return Path(folder) / f"{check_slug(slug)}{SUFFIX}"
 
 
+def existing_definition_path(folder: str | Path, slug: str) -> Path:
+    """The file of the saved report `slug`; every command names a missing one the same way."""
+    path = definition_path(folder, slug)  # refuses hostile slugs before touching the disk
+    if not path.is_file():
+        raise UsageError(
+            f"There is no saved report {slug!r} in {folder}. `timecard reports list` shows "
+            "the saved reports."
+        )
+    return path
+
+
 def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
     """Validate a definition's content; `source` names it in the error (usually its path)."""
     problems: list[str] = []

@@ -12,6 +12,7 @@ from datetime import UTC, date, timedelta
 
 import polars as pl
 
+from schemas.columns import TIMESTAMP
 from schemas.contract import ContractViolation, enforce
 from schemas.report import DEFAULT_MAX_ROWS, MAX_ROWS_CHECK, report_schema
 from schemas.sessions import SESSIONS
@@ -23,7 +24,6 @@ from timecard.timerange import TimeRange
 from transforms import normalize, sessions
 from transforms import report as report_transforms
 from transforms.filters import Filters, hierarchy_levels
-from transforms.normalize import TIMESTAMP
 
 DEFAULT_LOOKBACK_DAYS = 31
 _JUST_BEFORE = timedelta(microseconds=1)

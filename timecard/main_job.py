@@ -90,6 +90,7 @@ def main() -> int:
         lines = storage.read_bytes(urls["csv"]).decode().splitlines()
         print("\n".join(lines[:6]))
         print(f"... {len(lines) - 1} rows in all\n")
+    say("to see them in the Airflow UI, with Generate for ad hoc reports: make ui")
     return 0
 
 

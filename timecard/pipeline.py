@@ -50,6 +50,9 @@ class ReportSpec:
     formats: tuple[str, ...] = FORMATS
     layout: str | None = None  # None: the environment's default
     partition_time: str | None = None
+    # Who asked for an ad hoc run, and when (ISO UTC): the ad hoc list shows them.
+    requested_by: str | None = None
+    requested_at: str | None = None
 
     @classmethod
     def from_definition(cls, definition) -> ReportSpec:
@@ -149,10 +152,17 @@ def _planned_window(spec: ReportSpec, window_plan: dict):
 ADHOC_PREFIX = "adhoc"
 
 
-def adhoc_spec_and_window(params: dict, now: datetime):
-    """An ad hoc report's settings and window from the trigger form's parameters."""
-    import re
+def adhoc_output_id(run_id: str) -> str:
+    """The short id that addresses an ad hoc run's output: one per run, so a share link keeps
+    showing what it showed first, whatever name later runs are given."""
+    return hashlib.sha256(f"{ADHOC_PREFIX}/{run_id}".encode()).hexdigest()[:12]
 
+
+def adhoc_spec_and_window(
+    params: dict, now: datetime, run_id: str = "", requested_by: str | None = None
+):
+    """An ad hoc report's settings and window from the trigger form's parameters, for the run
+    `run_id` that `requested_by` triggered at `now`."""
     from timecard import timerange
     from timecard.errors import UsageError
 
@@ -163,11 +173,9 @@ def adhoc_spec_and_window(params: dict, now: datetime):
         window = timerange.custom_range(params["start"], params["end"], tz)
     else:
         window = timerange.preset_range(params["preset"], tz, now)
-    name = (params.get("name") or "").strip() or "Ad hoc report"
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64] or "adhoc"
     spec = ReportSpec(
-        slug=slug,
-        name=name,
+        slug=adhoc_output_id(run_id),
+        name=(params.get("name") or "").strip() or "Ad hoc report",
         timezone=tz,
         agents=tuple(params.get("agents") or ()),
         routing_profiles=tuple(params.get("routing_profiles") or ()),
@@ -175,6 +183,8 @@ def adhoc_spec_and_window(params: dict, now: datetime):
         prefix=ADHOC_PREFIX,
         max_rows=int(params.get("max_rows") or 10_000),
         lookback_days=int(params.get("lookback_days") or 31),
+        requested_by=requested_by,
+        requested_at=now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
     )
     return spec, window
 
@@ -351,6 +361,7 @@ def build_manifest(
         "records_by_shape": summary["shapes"],
         "empty_days": summary["empty_days"],
         "warnings": [warning for warning in _warnings(summary)],
+        **_requested(spec),
     }
 
 
@@ -358,6 +369,13 @@ def _warnings(summary: dict) -> list[str]:
     from timecard.engine import RunSummary
 
     return RunSummary(empty_days=summary["empty_days"]).warnings()
+
+
+def _requested(spec: ReportSpec) -> dict:
+    """Who asked for an ad hoc run and when, for the ad hoc list; scheduled runs have nobody."""
+    if spec.requested_at is None:
+        return {}
+    return {"requested": {"by": spec.requested_by, "at": spec.requested_at}}
 
 
 def _utc_text(iso: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from timecard.definitions import (
     FILTER_KEYS,
     definition_path,
+    existing_definition_path,
     load_all,
     load_definition,
     parse_definition,
@@ -312,14 +313,7 @@ def _folder(args: argparse.Namespace) -> Path:
 
 
 def _existing_path(args: argparse.Namespace, slug: str) -> Path:
-    folder = _folder(args)
-    path = definition_path(folder, slug)  # refuses hostile slugs before touching the disk
-    if not path.is_file():
-        raise UsageError(
-            f"There is no saved report {slug!r} in {folder}. `timecard reports list` shows "
-            "the saved reports."
-        )
-    return path
+    return existing_definition_path(_folder(args), slug)
 
 
 def _days(count: int) -> str:

@@ -24,6 +24,15 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.agents or self.routing_profiles or self.hierarchies)
 
+    def describe(self) -> str:
+        """One line for people: 'routing profiles: Billing, Sales · agents: b', or 'none'."""
+        kinds = (
+            ("agents", self.agents),
+            ("routing profiles", self.routing_profiles),
+            ("hierarchies", self.hierarchies),
+        )
+        return " · ".join(f"{kind}: {', '.join(v)}" for kind, v in kinds if v) or "none"
+
     def as_dict(self) -> dict[str, list[str]]:
         return {
             "agents": list(self.agents),
@@ -57,3 +66,53 @@ def filter_expression(filters: Filters) -> pl.Expr:
             )
         conditions.append(pl.any_horizontal(paths))
     return pl.all_horizontal(conditions)
+
+
+# -- the values a filter can take, and the closest ones to a value that matches nothing --------
+
+FILTER_COLUMNS = {"agents": "username", "routing_profiles": "routing_profile"}
+HIERARCHY_COLUMNS = tuple(f"hierarchy_{level}" for level in range(1, 6))
+SUGGESTIONS = 10
+
+
+def known_values(frame: pl.DataFrame) -> dict[str, list[str]]:
+    """The values each filter kind can match in `frame` (session or attribute rows), sorted:
+    usernames, routing profiles, and every hierarchy path prefix ('Americas', 'Americas/Sales')."""
+    import polars as pl
+
+    values = {
+        kind: sorted(frame[column].drop_nulls().unique().to_list())
+        for kind, column in FILTER_COLUMNS.items()
+    }
+    paths: set[str] = set()
+    for row in frame.select(pl.col(HIERARCHY_COLUMNS)).unique().iter_rows():
+        levels = []
+        for name in row:
+            if name is None:
+                break
+            levels.append(name)
+            paths.add(HIERARCHY_SEPARATOR.join(levels))
+    values["hierarchies"] = sorted(paths)
+    return values
+
+
+def unmatched(filters: Filters, known: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:
+    """Kind → each filter value that matches no known value → up to 10 closest known values,
+    most similar first (letter case ignored)."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for kind, wanted in filters.as_dict().items():
+        for value in wanted:
+            if kind == "hierarchies":
+                value = HIERARCHY_SEPARATOR.join(hierarchy_levels(value))
+            if value not in known[kind]:
+                found.setdefault(kind, {})[value] = closest(value, known[kind])
+    return found
+
+
+def closest(value: str, candidates: list[str], limit: int = SUGGESTIONS) -> list[str]:
+    from difflib import SequenceMatcher
+
+    def similarity(candidate: str) -> float:
+        return SequenceMatcher(None, value.casefold(), candidate.casefold()).ratio()
+
+    return sorted(candidates, key=lambda candidate: (-similarity(candidate), candidate))[:limit]

@@ -13,7 +13,15 @@ from functools import lru_cache
 
 import polars as pl
 
-TIMESTAMP = pl.Datetime("us", "UTC")
+from schemas.columns import (
+    AGENT_ATTRIBUTES,
+    ATTRIBUTE_COLUMNS,
+    EVENT_COLUMNS,
+    HIERARCHY_LEVELS,
+    QUARANTINE_COLUMNS,
+    TIMESTAMP,
+)
+
 KNOWN_EVENT_TYPES = ("LOGIN", "LOGOUT", "STATE_CHANGE", "HEART_BEAT")
 SESSION_EVENT_TYPES = ("LOGIN", "LOGOUT")
 
@@ -28,47 +36,29 @@ CORE_PATHS: dict[str, tuple[str, ...]] = {
 }
 ATTRIBUTE_PATHS: dict[str, tuple[str, ...]] = {
     "instance_arn": ("InstanceARN",),
-    "username": (*_CONFIGURATION, "Username"),
-    "first_name": (*_CONFIGURATION, "FirstName"),
-    "last_name": (*_CONFIGURATION, "LastName"),
-    "routing_profile": (*_CONFIGURATION, "RoutingProfile", "Name"),
-    **{
-        f"hierarchy_{level}": (*_CONFIGURATION, "AgentHierarchyGroups", f"Level{level}", "Name")
-        for level in range(1, 6)
-    },
+    **dict(
+        zip(
+            AGENT_ATTRIBUTES,
+            [
+                (*_CONFIGURATION, "Username"),
+                (*_CONFIGURATION, "FirstName"),
+                (*_CONFIGURATION, "LastName"),
+                (*_CONFIGURATION, "RoutingProfile", "Name"),
+                *(
+                    (*_CONFIGURATION, "AgentHierarchyGroups", f"Level{level}", "Name")
+                    for level in HIERARCHY_LEVELS
+                ),
+            ],
+            strict=True,
+        )
+    ),
 }
 FIELD_PATHS = {**CORE_PATHS, **ATTRIBUTE_PATHS}
 TIMESTAMP_PATH = ("EventTimestamp",)
 REQUIRED_FIELDS = {"event_id": "EventId", "event_type": "EventType", "agent_arn": "AgentARN"}
 
-# A normalized event: the core fields of one usable record, and where it came from.
-EVENT_COLUMNS: dict[str, pl.DataType] = {
-    "event_id": pl.String(),
-    "event_type": pl.String(),
-    "event_ts": TIMESTAMP,
-    "agent_arn": pl.String(),
-    "source_file": pl.String(),
-    "source_row": pl.Int64(),
-}
-SOURCE_KEY = ["source_file", "source_row"]
-# The attributes of one LOGIN/LOGOUT record, keyed by where it came from.
-ATTRIBUTE_COLUMNS: dict[str, pl.DataType] = {
-    "source_file": pl.String(),
-    "source_row": pl.Int64(),
-    **{flat: pl.String() for flat in ATTRIBUTE_PATHS},
-}
 # Event types known to carry no session boundary: the only records a lookback-only read skips.
 ACTIVITY_ONLY_EVENT_TYPES = ("HEART_BEAT", "STATE_CHANGE")
-QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
-    "source_file": pl.String(),
-    "source_row": pl.Int64(),
-    "reason": pl.String(),
-    "event_id": pl.String(),
-    "event_type": pl.String(),
-    "event_timestamp": pl.String(),
-    "agent_arn": pl.String(),
-}
-
 # Set by a reader on a record it could not decode at all (not UTF-8, not JSON).
 PROBLEM_COLUMN = "__problem__"
 

@@ -6,39 +6,9 @@ import io
 
 import polars as pl
 
+from schemas.columns import FORMULA_TRIGGERS, TEXT_COLUMNS, TIME_COLUMNS
 from transforms.filters import Filters, filter_expression
 
-REPORT_HEADER = (
-    "Username",
-    "First name",
-    "Last name",
-    "Routing profile",
-    "Hierarchy level 1",
-    "Hierarchy level 2",
-    "Hierarchy level 3",
-    "Hierarchy level 4",
-    "Hierarchy level 5",
-    "Login time",
-    "Logout time",
-    "Session duration",
-    "Session duration (seconds)",
-    "Last activity",
-    "Agent ARN",
-)
-TEXT_COLUMNS = {
-    "username": "Username",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "routing_profile": "Routing profile",
-    **{f"hierarchy_{level}": f"Hierarchy level {level}" for level in range(1, 6)},
-}
-TIME_COLUMNS = {
-    "login_ts": "Login time",
-    "logout_ts": "Logout time",
-    "last_activity_ts": "Last activity",
-}
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ISO_SECONDS_WITH_OFFSET = "%Y-%m-%dT%H:%M:%S%:z"
 
 

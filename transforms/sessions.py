@@ -13,26 +13,11 @@ from datetime import datetime
 
 import polars as pl
 
-from transforms.normalize import KNOWN_EVENT_TYPES, SESSION_EVENT_TYPES, TIMESTAMP
+from schemas.columns import SESSION_COLUMNS, TIMESTAMP
+from transforms.normalize import KNOWN_EVENT_TYPES, SESSION_EVENT_TYPES
 
-ATTRIBUTE_COLUMNS = (
-    "username",
-    "first_name",
-    "last_name",
-    "routing_profile",
-    *(f"hierarchy_{level}" for level in range(1, 6)),
-)
 # Where a session's attributes come from: its LOGIN, or its LOGOUT when the login is unknown.
 ATTRIBUTE_SOURCE = ["partition_day", "source_file", "source_row"]
-SESSION_COLUMNS: dict[str, pl.DataType] = {
-    "agent_arn": pl.String(),
-    **{name: pl.String() for name in ATTRIBUTE_COLUMNS},
-    "login_ts": TIMESTAMP,
-    "logout_ts": TIMESTAMP,
-    # Where activity stops counting for a session with no logout: the next LOGIN, or window end.
-    "bound_ts": TIMESTAMP,
-    "last_activity_ts": TIMESTAMP,
-}
 
 
 # -- condensing one raw partition -------------------------------------------------------------

@@ -13,31 +13,10 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from schemas.columns import TEXT_NAMES, TIME_NAMES, TIMESTAMP
 from transforms.abandoned import activity_bound, possibly_abandoned
 from transforms.filters import Filters
-from transforms.normalize import TIMESTAMP
-from transforms.report import TEXT_COLUMNS, TIME_COLUMNS, ordered_sessions
-
-WALL_CLOCK = pl.Datetime("us")
-# Session table column → typed column: the CSV's header in snake_case.
-TEXT_NAMES = {src: dst.lower().replace(" ", "_") for src, dst in TEXT_COLUMNS.items()}
-TIME_NAMES = {
-    "login_ts": "login_time",
-    "logout_ts": "logout_time",
-    "last_activity_ts": "last_activity",
-}
-assert set(TIME_NAMES) == set(TIME_COLUMNS)
-TYPED_COLUMNS: dict[str, pl.DataType] = {
-    **{name: pl.String() for name in TEXT_NAMES.values()},
-    **{f"{name}_utc": TIMESTAMP for name in TIME_NAMES.values()},
-    **{f"{name}_local": WALL_CLOCK for name in TIME_NAMES.values()},
-    "timezone": pl.String(),
-    "session_duration_seconds": pl.Int64(),
-    "possibly_abandoned": pl.Boolean(),
-    "agent_arn": pl.String(),
-    "report_slug": pl.String(),
-    "window_start_utc": TIMESTAMP,
-}
+from transforms.report import ordered_sessions
 
 
 def typed_sessions(

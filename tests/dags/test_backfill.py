@@ -15,7 +15,7 @@ import yaml
 
 from tests.airflow_processes import AirflowProcesses, MetadataDatabase, component_environment
 from tests.builders import event, write_ndjson
-from tests.conftest import S3_KEY, S3_SECRET
+from tests.conftest import S3_KEY, S3_SECRET, own_postgres_database
 from tests.dags.conftest import DAILY_SEOUL, write_definition
 from timecard import storage
 from timecard.cli import main
@@ -65,22 +65,28 @@ def s3_roots(timecard_home, s3_bucket, monkeypatch) -> str:
 
 @pytest.fixture
 def components(timecard_home, reports_dir, s3_roots, tmp_path):
-    """Airflow components sharing a private home and SQLite database; all stopped afterwards.
+    """Airflow components sharing a private home and a PostgreSQL metadata database of their
+    own (SQLite locks up when `backfill create` and the scheduler create runs at once on a busy
+    machine); all stopped afterwards.
 
     Their environment starts from this process's, so the timecard and S3 settings that the
     fixtures above set reach every component and task."""
-    env = component_environment(
-        timecard_home,
-        {
-            # Only the backfill's runs: unpausing the DAG must not also start today's run.
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            # Two cores: one parsing process leaves the CPU to the tasks.
-            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
-        },
-    )
-    processes = AirflowProcesses(env, tmp_path / "airflow-components")
-    yield processes
-    processes.stop()
+    with own_postgres_database() as metadata:
+        env = component_environment(
+            timecard_home,
+            {
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+                    f"postgresql+psycopg2://postgres@127.0.0.1:5432/{metadata}"
+                ),
+                # Only the backfill's runs: unpausing the DAG must not also start today's run.
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                # Two cores: one parsing process leaves the CPU to the tasks.
+                "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+            },
+        )
+        processes = AirflowProcesses(env, tmp_path / "airflow-components")
+        yield processes
+        processes.stop()
 
 
 def deliver_events(bucket_url: str, endpoint: str, day: str, records: list[dict]) -> None:

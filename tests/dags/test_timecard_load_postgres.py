@@ -150,6 +150,13 @@ def test_publishes_trigger_idempotent_loads(components, reports_dir, postgres_da
         # A late file changes 2026-11-02; republishing it replaces that day's rows only.
         write_day_events(events, DAYS[0], late_agent="e")
         before = len(runs)
+        # Airflow allows one running backfill per DAG: the scheduler closes the first one a
+        # little after its last run ends.
+        components.wait_until(
+            lambda: not db.rows("SELECT id FROM backfill WHERE completed_at IS NULL"),
+            "the first backfill to be marked complete",
+            timeout=120,
+        )
         components.run(
             *("backfill", "create", "--dag-id", REPORT_DAG, "--reprocess-behavior", "completed"),
             *("--from-date", "2026-11-02T00:00:00+09:00", "--to-date", "2026-11-02T00:00:00+09:00"),

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from schemas.columns import REPORT_HEADER
 from timecard import ingest
 from timecard.cli import main
 from timecard.settings import REPO_ROOT
-from transforms.report import REPORT_HEADER
 
 REALDATA = REPO_ROOT.parent / "shared" / "realdata"
 pytestmark = pytest.mark.skipif(

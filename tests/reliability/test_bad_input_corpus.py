@@ -32,11 +32,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from schemas.columns import REPORT_HEADER
 from tests.builders import arn, event, partition_dir, write_ndjson, write_parquet
 from timecard import pipeline, storage
 from timecard.cli import main
 from timecard.errors import UnreadableInputError
-from transforms.report import REPORT_HEADER
 
 DAY = "2026-11-02"
 SPEC = pipeline.ReportSpec(slug="corpus", name="Corpus", timezone="UTC", lookback_days=1)

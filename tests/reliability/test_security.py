@@ -28,12 +28,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from schemas.columns import FORMULA_TRIGGERS, TEXT_COLUMNS
 from tests.builders import event, write_ndjson
 from timecard import pipeline, storage
 from timecard.cli import main
 from timecard.definitions import DefinitionError, parse_definition
 from timecard.settings import REPO_ROOT, get_settings
-from transforms.report import FORMULA_TRIGGERS, TEXT_COLUMNS
 
 # -- outputs stay below {output_root}/connect/{alias}/Reports/ -----------------------------------
 

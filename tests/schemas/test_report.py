@@ -3,9 +3,9 @@
 import polars as pl
 import pytest
 
+from schemas.columns import REPORT_HEADER
 from schemas.contract import ContractViolation, enforce
 from schemas.report import MAX_ROWS_CHECK, report_schema
-from transforms.report import REPORT_HEADER
 
 
 def report_rows(count: int, username: str = "agent") -> pl.DataFrame:

@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from schemas.columns import SESSION_COLUMNS
 from schemas.contract import ContractViolation, enforce
 from schemas.sessions import SESSIONS
-from transforms.sessions import SESSION_COLUMNS
 
 T1, T2 = datetime(2026, 11, 2, 9, tzinfo=UTC), datetime(2026, 11, 2, 17, tzinfo=UTC)
 

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from schemas.columns import SESSION_COLUMNS
 from schemas.contract import ContractViolation, enforce
 from schemas.typed import TYPED_SESSIONS
 from transforms.filters import Filters
-from transforms.sessions import SESSION_COLUMNS
 from transforms.typed import typed_sessions
 
 START = datetime(2026, 11, 1, 15, tzinfo=UTC)

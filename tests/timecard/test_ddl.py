@@ -9,13 +9,13 @@ import polars as pl
 import psycopg2
 import pytest
 
+from schemas.columns import TYPED_COLUMNS
 from tests.dags.conftest import write_definition
 from tests.publishing import SEOUL, publish_day, write_day_events
 from timecard import storage
 from timecard.cli import main
 from timecard.ddl import DIALECTS
 from timecard.pipeline import output_urls
-from transforms.typed import TYPED_COLUMNS
 
 DAYS = ("2026-11-02", "2026-11-03")
 SEOUL_YAML = "name: Daily Seoul\ntimezone: Asia/Seoul\nprefix: team/daily\nlookback_days: 1\n"

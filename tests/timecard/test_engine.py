@@ -7,12 +7,12 @@ import os
 import polars as pl
 import pytest
 
+from schemas.columns import REPORT_HEADER
 from tests.builders import event, partition_dir, write_ndjson, write_parquet
 from timecard import engine
 from timecard.errors import NoRawEventsError, RowLimitExceeded
 from timecard.timerange import custom_range
 from transforms.filters import Filters
-from transforms.report import REPORT_HEADER
 
 DAY_WINDOW = ("2026-11-02T00:00:00", "2026-11-03T00:00:00")
 

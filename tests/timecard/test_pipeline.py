@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from schemas.columns import TYPED_COLUMNS
 from tests.publishing import SEOUL, local_window, publish_day, write_day_events
 from timecard import storage
 from timecard.cli import main
 from timecard.pipeline import output_urls
 from timecard.ui.table import load_report
-from transforms.typed import TYPED_COLUMNS
 
 DAY = "2026-11-02"
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from schemas.columns import REPORT_HEADER, SESSION_COLUMNS
 from transforms.filters import Filters
-from transforms.report import REPORT_HEADER, build_report, row_limit_breakdown, to_csv_bytes
-from transforms.sessions import SESSION_COLUMNS
+from transforms.report import build_report, row_limit_breakdown, to_csv_bytes
 
 
 def session(username="a", login=None, logout=None, last=None, **attributes) -> dict:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from transforms.normalize import EVENT_COLUMNS
+from schemas.columns import EVENT_COLUMNS
 from transforms.sessions import build_sessions, deduplicate, with_last_activity
 
 START = datetime(2026, 11, 2, tzinfo=UTC)

@@ -2,7 +2,8 @@
 
 One package-scoped timecard home holds three saved reports and the outputs of real `dag.test()`
 runs: the published daily report `daily-seoul` (37 rows, so it pages at 25 rows), the
-published `payroll` report (Billing only) and an ad hoc report `seoul-check`. `drafts` is an
+published `payroll` report (Billing only) and an ad hoc report "Seoul check" (addressed by the
+short id of its run). `drafts` is an
 unpublished report. The route tests and the browser test both read this home.
 """
 
@@ -29,7 +30,6 @@ ADHOC_CONF = {
     "timezone": "Asia/Seoul",
     "routing_profiles": ["Billing"],
 }
-ADHOC_SLUG = "seoul-check"
 DAILY_ROWS = 37
 PASSWORDS = {"admin": "admin-password", "viewer": "viewer-password", "editor": "editor-password"}
 
@@ -89,6 +89,13 @@ def write_events(root: Path) -> None:
 class ReportHome:
     path: Path
     adhoc_run_id: str
+
+    @property
+    def adhoc_id(self) -> str:
+        """The short id that addresses the ad hoc run's output."""
+        from timecard.pipeline import adhoc_output_id
+
+        return adhoc_output_id(self.adhoc_run_id)
 
 
 @pytest.fixture(scope="package")

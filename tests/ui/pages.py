@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -68,8 +69,13 @@ class Page(HTMLParser):
         return list(body.iter("tr"))
 
     def column(self, element_id: str, header: str) -> list[str]:
-        headers = [th.text.rstrip(" ▲▼") for th in self.by_id(element_id).iter("th")]
-        index = headers.index(header)
+        """The cells of the column `header` (a header may add its time zone to the name)."""
+        key = re.sub(r"[^a-z0-9]+", "-", header.lower()).strip("-")
+        headers = [
+            th.attrs.get("data-col") or th.text.rstrip(" ▲▼")
+            for th in self.by_id(element_id).iter("th")
+        ]
+        index = headers.index(key if key in headers else header)
         return [list(row.iter("td"))[index].text for row in self.table(element_id)]
 
     def link(self, rel: str) -> str | None:

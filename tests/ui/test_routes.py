@@ -8,17 +8,21 @@ team `finance`, so there is a report that `viewer` and `editor` cannot read at a
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
+import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.ui.conftest import ADHOC_SLUG, DAILY_ROWS, PASSWORDS, REPORT_DATE
+from tests.ui.conftest import DAILY_ROWS, PASSWORDS, REPORT_DATE
 from tests.ui.pages import Page
 from timecard import storage
 from timecard.errors import UsageError
@@ -28,7 +32,8 @@ from timecard.ui.outputs import OutputRef
 USERS = "admin:admin,viewer:viewer:ops,editor:user:ops"
 DAILY = f"/reports/daily-seoul/{REPORT_DATE}"
 PAYROLL = f"/reports/payroll/{REPORT_DATE}"
-ADHOC = f"/adhoc/{ADHOC_SLUG}/{REPORT_DATE}"
+# The ad hoc output's address holds the short id of its run: fill in with `report_home.adhoc_id`.
+ADHOC = f"/adhoc/{{adhoc_id}}/{REPORT_DATE}"
 SEVEN_DAYS_PLUS = {"preset": "custom", "start": "2026-11-01T00:00", "end": "2026-11-08T00:01"}
 
 
@@ -123,7 +128,7 @@ def test_the_plugin_mounts_the_app_and_adds_the_navigation_entry(api):
     [plugin] = [p for p in response.json()["plugins"] if p["name"] == "timecard_ui"]
     assert [app["url_prefix"] for app in plugin["fastapi_apps"]] == ["/timecard"]
     [view] = plugin["external_views"]
-    assert view["name"] == "Login/Logout reports"
+    assert view["name"] == "Logins"  # the navigation bar cuts anything much longer
     assert view["href"] == "/timecard/" and view["url_route"] == "login-logout-reports"
     assert view["destination"] == "nav"
 
@@ -136,7 +141,7 @@ ROUTES = [
     DAILY,
     f"{DAILY}/timeline",
     f"{DAILY}/csv",
-    f"/adhoc/{ADHOC_SLUG}",
+    "/adhoc/{adhoc_id}",
     ADHOC,
     f"{ADHOC}/timeline",
     f"{ADHOC}/csv",
@@ -150,7 +155,7 @@ SEE_OTHER = {"/runs/{adhoc_run_id}": 303}
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_anonymous_requests_are_refused_on_every_route(api, report_home, route):
-    path = route.format(adhoc_run_id=report_home.adhoc_run_id)
+    path = route.format(adhoc_run_id=report_home.adhoc_run_id, adhoc_id=report_home.adhoc_id)
     assert api.get(path, user=None).status_code == 401
     response = api.client.get(f"/timecard{path}", headers={"Authorization": "Bearer not-a-token"})
     assert response.status_code == 403
@@ -162,7 +167,7 @@ def test_each_role_gets_each_route(api, report_home, route, user):
     expected = SEE_OTHER.get(route, 200)
     if route == "/generate" and user == "viewer":
         expected = 403  # generating triggers a DAG run: a Viewer may not
-    path = route.format(adhoc_run_id=report_home.adhoc_run_id)
+    path = route.format(adhoc_run_id=report_home.adhoc_run_id, adhoc_id=report_home.adhoc_id)
     assert api.get(path, user).status_code == expected
 
 
@@ -211,20 +216,65 @@ def test_the_report_list_shows_schedule_zone_filters_publication_last_run_and_la
     rows = {
         row.attrs["data-slug"]: [td.text for td in row.iter("td")] for row in page.table("reports")
     }
-    assert rows["daily-seoul"][:5] == ["Daily Seoul", "daily", "Asia/Seoul", "none", "yes"]
-    assert rows["daily-seoul"][5].startswith("success ")
-    assert rows["daily-seoul"][6] == REPORT_DATE
-    assert rows["payroll"][3] == "routing profile: Billing"
-    assert rows["drafts"][4:7] == ["not published", "never run", "none yet"]
+    assert rows["daily-seoul"][:6] == [
+        "Daily Seoul",
+        "daily",
+        "active",
+        "Asia/Seoul",
+        "none",
+        "yes",
+    ]
+    assert rows["daily-seoul"][6].startswith("success ")
+    assert rows["daily-seoul"][7] == REPORT_DATE
+    assert rows["payroll"][4] == "routing profile: Billing"
+    assert rows["drafts"][2] == "not scheduled"
+    assert rows["drafts"][5:8] == ["not published", "never run", "none yet"]
     latest = [a.attrs["href"] for a in page.all("a") if "latest" in a.attrs.get("class", "")]
     assert f"/timecard{DAILY}" in latest
-    assert [row.text for row in page.table("adhoc")] == [f"{REPORT_DATE} {ADHOC_SLUG}"]
+
+
+def test_the_ad_hoc_list_shows_name_window_zone_filters_and_who_ran_it_when(api, report_home):
+    [row] = api.page("/", "viewer").table("adhoc")
+    assert row.attrs["data-output"] == report_home.adhoc_id
+    assert [td.text for td in row.iter("td")] == [
+        "Seoul check",
+        "2026-11-02 00:00:00 to 2026-11-03 00:00:00",
+        "Asia/Seoul",
+        "routing profiles: Billing",
+        "dag_test",  # the user `dag.test()` records as the one who triggered the run
+        "2026-11-02 15:00:00",
+    ]
+    [link] = row.iter("a")
+    assert link.attrs["href"] == f"/timecard{ADHOC.format(adhoc_id=report_home.adhoc_id)}"
+    [title] = api.page(f"/adhoc/{report_home.adhoc_id}", "viewer").all("h1")
+    assert title.text == "Ad hoc: Seoul check"
+
+
+def test_a_paused_report_dag_is_shown_as_paused(api):
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    def set_paused(paused: bool) -> None:
+        with create_session() as session:
+            session.execute(
+                update(DagModel)
+                .where(DagModel.dag_id == "timecard_daily-seoul")
+                .values(is_paused=paused)
+            )
+
+    set_paused(True)
+    try:
+        [row] = [r for r in api.page("/").table("reports") if r.attrs["data-slug"] == "daily-seoul"]
+        assert list(row.iter("td"))[2].text == "paused"
+    finally:
+        set_paused(False)
 
 
 # -- the report view ------------------------------------------------------------------------------
 
 
-def test_the_report_view_shows_window_zone_filters_and_row_count(api):
+def test_the_report_view_shows_window_zone_filters_and_row_count(api, report_home):
     page = api.page(DAILY)
     facts = page.by_id("row-count")
     assert facts.text == str(DAILY_ROWS)
@@ -233,7 +283,7 @@ def test_the_report_view_shows_window_zone_filters_and_row_count(api):
     assert "2026-11-01T15:00:00Z to 2026-11-02T15:00:00Z" in text
     assert "Asia/Seoul" in text
     assert "Amazon Connect's download holds only the rows on the visible page" in text
-    adhoc = api.page(ADHOC).root.text
+    adhoc = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id)).root.text
     assert "Seoul check" in adhoc and "routing profiles: Billing" in adhoc
 
 
@@ -415,8 +465,9 @@ def test_generate_triggers_the_adhoc_dag_and_follows_the_run(api):
 
 def test_a_finished_run_opens_its_output(api, report_home):
     response = api.get(f"/runs/{report_home.adhoc_run_id}", "viewer")
-    assert response.headers["location"] == f"/timecard{ADHOC}"
-    page = api.page(ADHOC, "viewer")
+    adhoc = ADHOC.format(adhoc_id=report_home.adhoc_id)
+    assert response.headers["location"] == f"/timecard{adhoc}"
+    page = api.page(adhoc, "viewer")
     assert page.column("report", "Username") == ["b", "c", "f"]  # Billing only
 
 
@@ -515,3 +566,189 @@ def test_any_accepted_address_stays_inside_its_report_folder(kind, slug, day):
     for url in output_urls(spec, ref.date).values():
         assert Path(url).resolve().parent.parent == folder
         assert re.fullmatch(r"date=\d{4}-\d{2}-\d{2}", Path(url).parent.name)
+
+
+# -- issue 14: what a Connect user meets --------------------------------------------------------
+
+
+@contextmanager
+def paused(dag_id: str):
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    def set_paused(value: bool) -> None:
+        with create_session() as session:
+            session.execute(
+                update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=value)
+            )
+
+    set_paused(True)
+    try:
+        yield
+    finally:
+        set_paused(False)
+
+
+def test_the_report_dags_and_the_adhoc_dag_start_active(report_home):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.ui.conftest import DAGS
+
+    bag = DagBag(dag_folder=str(DAGS))
+    for dag_id in ("timecard_adhoc", "timecard_daily-seoul", "timecard_payroll"):
+        assert bag.dags[dag_id].is_paused_upon_creation is False
+
+
+def test_a_run_page_of_a_paused_dag_says_so_and_who_can_unpause_it(api):
+    with paused("timecard_adhoc"):
+        response = api.generate({"name": "Waiting", "preset": "yesterday", "timezone": "UTC"})
+        page = Page(api.get(response.headers["location"].removeprefix("/timecard"), "editor").text)
+    notice = page.by_id("paused").text
+    assert "The timecard_adhoc DAG is paused" in notice
+    assert "Op or Admin role" in notice and "airflow dags unpause timecard_adhoc" in notice
+    # Unpaused, the same run page no longer claims it.
+    follow = api.get(response.headers["location"].removeprefix("/timecard"), "editor")
+    assert 'id="paused"' not in follow.text
+
+
+def test_two_ad_hoc_runs_with_the_same_name_get_their_own_outputs():
+    from timecard import pipeline
+
+    params = {"name": "Ad hoc report", "preset": "yesterday", "timezone": "UTC"}
+    now = datetime(2026, 11, 3, 9, tzinfo=UTC)
+    first, _ = pipeline.adhoc_spec_and_window(params, now, "manual__2026-11-03T09:00:00_a")
+    second, _ = pipeline.adhoc_spec_and_window(params, now, "manual__2026-11-03T09:00:00_b")
+    assert first.slug != second.slug
+    assert pipeline.output_urls(first, "2026-11-02") != pipeline.output_urls(second, "2026-11-02")
+    korean, _ = pipeline.adhoc_spec_and_window(params | {"name": "상담원 로그인"}, now, "r1")
+    assert korean.name == "상담원 로그인" and korean.slug == pipeline.adhoc_output_id("r1")
+
+
+def test_report_times_are_local_with_the_zone_in_the_header_and_iso_in_the_csv(api):
+    page = api.page(f"{DAILY}?sort=username")
+    headers = {th.attrs["data-col"]: th.text for th in page.by_id("report").iter("th")}
+    assert headers["login-time"] == "Login time (Asia/Seoul)"
+    assert headers["last-activity"] == "Last activity (Asia/Seoul)"
+    logins = page.column("report", "Login time")
+    assert logins[0] == "2026-11-02 08:00:00"  # a, the README's worked example
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", t) for t in logins if t)
+    assert "2026-11-02T08:00:00+09:00" in api.get(f"{DAILY}/csv").text
+
+
+def test_the_table_hides_the_long_columns_by_default_and_keeps_username_sticky(api):
+    page = api.page(DAILY)
+    table = page.by_id("report")
+    assert table.attrs["data-default-hidden"] == "agent-arn session-duration-seconds"
+    toggles = [box.attrs["data-column-toggle"] for box in page.by_id("columns").iter("input")]
+    assert "agent-arn" in toggles and "username" not in toggles
+    css = api.get("/static/timecard.css").text
+    assert 'table.report [data-col="username"] { position: sticky; left: 0;' in css
+
+
+def test_filters_read_without_a_stray_separator(api, report_home):
+    adhoc = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id))
+    assert adhoc.by_id("filters").text == "routing profiles: Billing"
+    assert api.page(DAILY).by_id("filters").text == "none"
+
+
+def test_the_filter_pickers_offer_the_values_in_the_condensed_attributes(api):
+    page = api.page("/generate", "editor")
+    offered = {
+        kind: [option.attrs["value"] for option in page.by_id(f"known-{kind}").iter("option")]
+        for kind in ("agents", "routing_profiles", "hierarchies")
+    }
+    agents = sorted(["a", "b", "c", "d", "e", "f", *(f"agent-{n:02d}" for n in range(1, 31))])
+    assert offered == {
+        "agents": agents,
+        "routing_profiles": ["Billing", "Sales Inbound"],
+        "hierarchies": ["Americas", "Americas/Sales"],
+    }
+    assert page.by_id("pick-agents").attrs["list"] == "known-agents"
+
+
+def test_run_ad_hoc_from_a_scheduled_report_prefills_its_window_length_and_filters(api):
+    page = api.page("/generate?from=payroll", "admin")
+    fields = {i.attrs["name"]: i.attrs.get("value") for i in page.all("input") if "name" in i.attrs}
+    boxes = {t.attrs["name"]: t.text for t in page.all("textarea")}
+    assert fields["name"] == "Payroll (ad hoc)"
+    assert boxes["routing_profiles"] == "Billing"
+    [presets] = [select for select in page.all("select") if select.attrs["name"] == "preset"]
+    [preset] = [o.attrs["value"] for o in presets.iter("option") if "selected" in o.attrs]
+    start, end = (datetime.fromisoformat(fields[key]) for key in ("start", "end"))
+    assert preset == "custom" and end - start == timedelta(days=1)
+    assert (start.hour, start.minute, end.hour) == (0, 0, 0)  # local midnights: its own window
+
+
+def test_run_ad_hoc_from_a_weekly_report_prefills_its_seven_day_window(api, report_home):
+    weekly = report_home.path / "reports" / "weekly-billing.yaml"
+    weekly.write_text(
+        "name: Weekly billing\ntimezone: Asia/Seoul\nschedule: {weekly: [monday]}\n"
+        "window_days: 7\nfilters: {routing_profiles: [Billing]}\n"
+    )
+    try:
+        page = api.page("/generate?from=weekly-billing", "admin")
+    finally:
+        weekly.unlink()
+    fields = {i.attrs["name"]: i.attrs.get("value") for i in page.all("input") if "name" in i.attrs}
+    assert fields["name"] == "Weekly billing (ad hoc)"
+    start, end = (datetime.fromisoformat(fields[key]) for key in ("start", "end"))
+    assert end - start == timedelta(days=7)
+    assert end.weekday() == 0 and (start.hour, end.hour) == (0, 0)  # Monday midnight, Seoul
+
+
+def test_change_filters_opens_generate_prefilled_from_the_output(api, report_home):
+    view = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id), "editor")
+    link = view.by_id("change-filters").attrs["href"].removeprefix("/timecard")
+    page = api.page(link, "editor")
+    fields = {i.attrs["name"]: i.attrs.get("value") for i in page.all("input") if "name" in i.attrs}
+    assert (fields["name"], fields["start"], fields["end"]) == (
+        "Seoul check",
+        "2026-11-02T00:00:00",
+        "2026-11-03T00:00:00",
+    )
+    assert {t.attrs["name"]: t.text for t in page.all("textarea")}["routing_profiles"] == "Billing"
+    zone = [o.text for o in page.by_id("generate").iter("option") if "selected" in o.attrs]
+    assert "Asia/Seoul" in zone
+
+
+def test_save_as_saved_report_offers_validated_yaml_and_the_create_command(
+    api, report_home, tmp_path
+):
+    from timecard.cli import main
+
+    view = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id), "editor")
+    save_path = view.by_id("save-as").attrs["href"].removeprefix("/timecard")
+    response = api.get(save_path, "editor")
+    command = Page(response.text).by_id("create-command").text
+    assert command == (
+        "timecard reports create seoul-check --name 'Seoul check' --tz Asia/Seoul "
+        "--routing-profile Billing --start 2026-11-02T00:00:00 --end 2026-11-03T00:00:00"
+    )
+    # The command, run as shown, writes exactly the YAML the page offers.
+    shown = re.search(r'<pre id="definition-yaml">(.*?)</pre>', response.text, re.DOTALL)[1]
+    assert main([*shlex.split(command)[1:], "--dir", str(tmp_path)]) == 0
+    assert (tmp_path / "seoul-check.yaml").read_text() == html.unescape(shown)
+    link = [a for a in Page(response.text).all("a") if a.attrs.get("id") == "download-yaml"][0]
+    assert link.attrs["download"] == "seoul-check.yaml"
+    assert unquote(link.attrs["href"].split(",", 1)[1]) == html.unescape(shown)
+    # Another slug is checked like the loader checks it.
+    refused = api.get(f"{save_path}?slug=Bad%20Slug", "editor")
+    assert "Bad Slug" in refused.text and 'id="create-command"' not in refused.text
+    # A viewer may not create reports: no button, and the page is refused.
+    viewer_view = api.get(ADHOC.format(adhoc_id=report_home.adhoc_id), "viewer").text
+    assert 'id="save-as"' not in viewer_view
+    assert api.get(save_path, "viewer").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "status"), [(f"{DAILY}?sort=password", 400), ("/reports/nope/2026-11-02", 404)]
+)
+def test_error_pages_sit_in_the_layout_with_the_navigation(api, path, status):
+    response = api.get(path)
+    assert response.status_code == status
+    page = Page(response.text)
+    home = [a for a in page.all("a") if "home" in a.classes]
+    assert home and home[0].attrs["href"] == "/timecard/"
+    assert page.by_id("back").attrs["href"] == "/timecard/"
+    assert any("timecard.css" in link.attrs.get("href", "") for link in page.all("link"))

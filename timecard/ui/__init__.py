@@ -12,3 +12,5 @@ module imports nothing: the web modules are imported only when the api-server bu
 URL_PREFIX = "/timecard"
 URL_ROUTE = "login-logout-reports"
 NAV_NAME = "Login/Logout reports"
+# The Airflow navigation bar is narrow: a longer label is cut ("Login/Log…").
+NAV_LABEL = "Logins"

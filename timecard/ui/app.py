@@ -3,10 +3,12 @@
 Routes, below the mount point:
 
     /                                  saved reports (and ad hoc outputs) the user may see
-    /{kind}/{slug}                     the outputs of one report, by date (kind: reports|adhoc)
+    /{kind}/{slug}                     the outputs of one report, by date (kind: reports|adhoc;
+                                       an ad hoc output's slug is the short id of its run)
     /{kind}/{slug}/{date}              report view: window, filters, table, download, link
     /{kind}/{slug}/{date}/timeline     agents logged in over the window; sessions on this page
     /{kind}/{slug}/{date}/csv          the complete CSV, as `Login_Logout report.csv`
+    /{kind}/{slug}/{date}/save         an output as a saved report: its YAML and create command
     /generate                          the ad hoc form; POST triggers the `timecard_adhoc` DAG
     /runs/{run_id}                     follows an ad hoc run and opens its output when done
     /static/{name}                     the page's stylesheet and script
@@ -18,12 +20,14 @@ only reads published files and Airflow's metadata.
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import polars as pl
 from airflow.api_fastapi.app import API_ROOT_PATH, get_auth_manager
@@ -34,6 +38,7 @@ from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.datamodels.dag_run import TriggerDAGRunPostBody
 from airflow.api_fastapi.core_api.routes.public.dag_run import trigger_dag_run
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_authenticated
+from airflow.models.dag import DagModel
 from airflow.models.dagrun import DagRun
 from airflow.models.xcom import XComModel
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request, status
@@ -44,11 +49,13 @@ from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from timecard import pipeline
-from timecard.definitions import check_slug, load_all
+from timecard.definitions import check_slug, load_all, parse_definition
 from timecard.errors import TimecardError, UsageError
+from timecard.known_values import known_filter_values
 from timecard.settings import get_settings
 from timecard.timerange import PRESETS
 from timecard.ui import NAV_NAME, URL_ROUTE, access, charts, outputs, table
+from transforms.filters import Filters
 
 DOWNLOAD_NAME = "Login_Logout report.csv"
 RUN_REFRESH_SECONDS = 3
@@ -60,6 +67,20 @@ _TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def describe_filters(filters: dict) -> str:
+    """A manifest's filters in one line: 'routing profiles: Billing, Sales · agents: b'."""
+    return Filters(**{key: tuple(values) for key, values in filters.items()}).describe()
+
+
+def local_time(value: str | None) -> str:
+    """A report time (ISO with the report zone's offset) as the table shows it:
+    `YYYY-MM-DD HH:MM:SS` on the local clock; the zone is in the column header."""
+    return value[:10] + " " + value[11:19] if value else ""
+
+
+_TEMPLATES.filters |= {"describe_filters": describe_filters, "local_time": local_time}
 
 
 def create_app() -> FastAPI:
@@ -84,6 +105,9 @@ def create_app() -> FastAPI:
         "/{kind}/{slug}/{day}/timeline", timeline, name="timeline", response_class=HTMLResponse
     )
     app.add_api_route("/{kind}/{slug}/{day}/csv", download_csv, name="csv")
+    app.add_api_route(
+        "/{kind}/{slug}/{day}/save", save_as_saved_report, name="save", response_class=HTMLResponse
+    )
     return app
 
 
@@ -104,20 +128,17 @@ def report_list(request: Request, user: GetUserDep, session: SessionDep) -> HTML
     folders = {outputs.folder_of(outputs.REPORTS, d) for d in visible}
     dates_by_folder = {folder: outputs.published_dates(folder) for folder in folders}
     last_runs = _last_runs(session, [access.report_dag_id(d.slug) for d in visible])
+    paused = _paused(session, [access.report_dag_id(d.slug) for d in visible])
     rows = [
         {
             "definition": d,
             "dates": dates_by_folder[outputs.folder_of(outputs.REPORTS, d)].get(d.slug, []),
             "last_run": last_runs.get(access.report_dag_id(d.slug)),
+            "state": _dag_state(d, paused),
         }
         for d in visible
     ]
-    adhoc = []
-    if access.ADHOC_DAG_ID in readable:
-        by_slug = outputs.published_dates(outputs.folder_of(outputs.ADHOC))
-        adhoc = sorted(
-            ((day, slug) for slug, days in by_slug.items() for day in days), reverse=True
-        )
+    adhoc = outputs.adhoc_outputs() if access.ADHOC_DAG_ID in readable else []
     return _render(
         request,
         user,
@@ -134,13 +155,20 @@ def output_dates(request: Request, user: GetUserDep, kind: str, slug: str) -> HT
     definition = _authorized(request, user, kind, slug)
     folder = outputs.folder_of(kind, definition)
     dates = outputs.published_dates(folder).get(slug, [])
-    if not dates and definition is None:
-        raise outputs.OutputNotFound(f"There is no ad hoc output named {slug!r}.")
+    if definition:
+        title = definition.name
+    elif dates:  # an ad hoc run's output: its name as typed, from the manifest
+        manifest = outputs.read_manifest(
+            outputs.output_files(outputs.OutputRef(kind, slug, dates[0]), None)
+        )
+        title = f"Ad hoc: {manifest['report']['name']}"
+    else:
+        raise outputs.OutputNotFound(f"There is no ad hoc output {slug!r}.")
     return _render(
         request,
         user,
         "dates.html",
-        title=definition.name if definition else f"Ad hoc: {slug}",
+        title=title,
         kind=kind,
         slug=slug,
         definition=definition,
@@ -203,23 +231,67 @@ def generate_form(
     request: Request,
     user: GetUserDep,
     from_report: Annotated[str | None, Query(alias="from")] = None,
+    output: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
+    """The ad hoc form, empty, or pre-filled from a saved report (`from`: its window length
+    and filters) or from an output on view (`output` = kind/slug/date: its window and filters)."""
     access.require_dag(request, user, "POST", access.ADHOC_DAG_ID, DagAccessEntity.RUN)
     values = {"name": "Ad hoc report", "preset": "yesterday", "timezone": "UTC"}
     if from_report:
-        definition = _authorized(request, user, outputs.REPORTS, from_report)
+        values = _values_from_report(request, user, from_report)
+    elif output:
+        kind, slug, day = (output.split("/") + ["", "", ""])[:3]
+        ref, definition = _authorized_output(request, user, kind, slug, day)
+        manifest = outputs.read_manifest(outputs.output_files(ref, definition))
+        window = manifest["window"]
         values = {
-            "name": definition.name,
-            "preset": definition.range_preset
-            or ("custom" if definition.range_start else "yesterday"),
-            "start": definition.range_start or "",
-            "end": definition.range_end or "",
-            "timezone": definition.timezone,
-            "agents": "\n".join(definition.agents),
-            "routing_profiles": "\n".join(definition.routing_profiles),
-            "hierarchies": "\n".join(definition.hierarchies),
+            "name": manifest["report"]["name"],
+            "preset": "custom",
+            "start": _naive_local(window["start_local"]),
+            "end": _naive_local(window["end_local"]),
+            "timezone": window["timezone"],
+            **{key: "\n".join(manifest["filters"][key]) for key in _FILTER_KINDS},
         }
     return _generate_page(request, user, values)
+
+
+_FILTER_KINDS = ("agents", "routing_profiles", "hierarchies")
+
+
+def _values_from_report(request: Request, user: BaseUser, slug: str) -> dict:
+    """A saved report as an ad hoc run: its own window length (the latest scheduled window),
+    its filters and zone, and a title that says it is ad hoc."""
+    from timecard_timetable import previous_window
+
+    definition = _authorized(request, user, outputs.REPORTS, slug)
+    values = {
+        "name": f"{definition.name} (ad hoc)",
+        "preset": "yesterday",
+        "timezone": definition.timezone,
+        **{key: "\n".join(getattr(definition, key)) for key in _FILTER_KINDS},
+    }
+    if definition.is_scheduled:
+        window = previous_window(
+            datetime.now(UTC), definition.timezone, definition.weekdays, definition.window_days
+        )
+        tz = ZoneInfo(definition.timezone)
+        values |= {
+            "preset": "custom",
+            "start": window.start.astimezone(tz).strftime(_LOCAL_INPUT),
+            "end": window.end.astimezone(tz).strftime(_LOCAL_INPUT),
+        }
+    elif definition.range_preset:  # an unscheduled report's default range for ad hoc runs
+        values["preset"] = definition.range_preset
+    elif definition.range_start:
+        values |= {"preset": "custom", "start": definition.range_start, "end": definition.range_end}
+    return values
+
+
+_LOCAL_INPUT = "%Y-%m-%dT%H:%M:%S"
+
+
+def _naive_local(iso: str) -> str:
+    return datetime.fromisoformat(iso).strftime(_LOCAL_INPUT)
 
 
 def generate(
@@ -294,8 +366,74 @@ def follow_run(request: Request, user: GetUserDep, session: SessionDep, run_id: 
         title="Ad hoc report run",
         run=run,
         failed=run.state == "failed",
+        paused=_paused(session, [access.ADHOC_DAG_ID]).get(access.ADHOC_DAG_ID, False),
+        dag_id=access.ADHOC_DAG_ID,
         refresh_seconds=RUN_REFRESH_SECONDS,
     )
+
+
+def save_as_saved_report(
+    request: Request,
+    user: GetUserDep,
+    kind: str,
+    slug: str,
+    day: str,
+    new_slug: Annotated[str | None, Query(alias="slug")] = None,
+) -> HTMLResponse:
+    """An ad hoc output as a saved report: the validated YAML and the exact command that
+    creates it. Definitions stay files in git, reviewed like any DAG configuration."""
+    access.require_dag(request, user, "POST", access.ADHOC_DAG_ID, DagAccessEntity.RUN)
+    ref, definition = _authorized_output(request, user, kind, slug, day)
+    manifest = outputs.read_manifest(outputs.output_files(ref, definition))
+    name, window = manifest["report"]["name"], manifest["window"]
+    target = (new_slug or "").strip() or _suggested_slug(name)
+    data = {
+        "name": name,
+        "timezone": window["timezone"],
+        "filters": {key: values for key, values in manifest["filters"].items() if values},
+        "time_range": {
+            "start": _naive_local(window["start_local"]),
+            "end": _naive_local(window["end_local"]),
+        },
+    }
+    if not data["filters"]:
+        del data["filters"]
+    error, saved = None, None
+    try:
+        saved = parse_definition(check_slug(target), data, f"{target}.yaml")
+    except UsageError as problem:
+        error = str(problem)
+    return _render(
+        request,
+        user,
+        "save.html",
+        title="Save as saved report",
+        ref=ref,
+        slug=target,
+        yaml=saved.to_yaml() if saved else None,
+        command=_create_command(saved) if saved else None,
+        error=error,
+        view_link=_link(request, "view", kind=kind, slug=slug, day=day),
+    )
+
+
+def _suggested_slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64] or "my-report"
+
+
+def _create_command(definition) -> str:
+    """`timecard reports create ...` with every option the definition needs, shell-quoted."""
+    words = ["timecard", "reports", "create", definition.slug, "--name", definition.name]
+    words += ["--tz", definition.timezone]
+    for option, values in (
+        ("--agent", definition.agents),
+        ("--routing-profile", definition.routing_profiles),
+        ("--hierarchy", definition.hierarchies),
+    ):
+        for value in values:
+            words += [option, value]
+    words += ["--start", definition.range_start, "--end", definition.range_end]
+    return shlex.join(words)
 
 
 def static_file(name: str) -> Response:
@@ -355,6 +493,14 @@ class _OutputView:
                 request, "timeline", query=state | change, **path
             ),
             "csv_link": _link(request, "csv", **path),
+            "change_link": _link(
+                request,
+                "generate",
+                query={"output": f"{self.ref.kind}/{self.ref.slug}/{self.ref.date}"},
+            ),
+            "save_link": _link(request, "save", **path) if self.ref.kind == outputs.ADHOC else None,
+            "default_hidden": [table.column_key(name) for name in table.HIDDEN_BY_DEFAULT],
+            "time_columns": table.TIME_COLUMN_NAMES,
             "dates_link": _link(request, "dates", kind=self.ref.kind, slug=self.ref.slug),
             "share_link": _share_link(request, _link(request, "view", **path)),
             "no_logout_count": self.report["_no_logout"].sum(),
@@ -407,6 +553,23 @@ def _last_runs(session, dag_ids: list[str]) -> dict[str, DagRun]:
     return {run.dag_id: run for run in runs}
 
 
+def _paused(session, dag_ids: list[str]) -> dict[str, bool]:
+    """DAG id → whether it is paused; a DAG the dag-processor has not stored yet is absent."""
+    rows = session.execute(
+        select(DagModel.dag_id, DagModel.is_paused).where(DagModel.dag_id.in_(dag_ids))
+    )
+    return dict(rows.tuples().all())
+
+
+def _dag_state(definition, paused: dict[str, bool]) -> str:
+    if not definition.is_scheduled:
+        return "not scheduled"
+    dag_id = access.report_dag_id(definition.slug)
+    if dag_id not in paused:
+        return "not loaded yet"
+    return "paused" if paused[dag_id] else "active"
+
+
 def _xcom(session, run_id: str, key: str):
     row = session.scalars(
         XComModel.get_many(
@@ -443,12 +606,14 @@ def _generate_page(request, user, values, error=None, status_code=200) -> HTMLRe
         error=error,
         presets=PRESETS,
         zones=sorted(available_timezones() | {"UTC"}),
+        known=known_filter_values(),
     )
 
 
 def _render(request, user, template, status_code=200, **context) -> HTMLResponse:
     html = _TEMPLATES.get_template(template).render(
         nav_name=NAV_NAME,
+        status=status_code,
         user_name=user.get_name() if user else None,
         can_generate=access.can_generate(user) if user else False,
         home_link=_link(request, "report_list"),
@@ -467,10 +632,11 @@ def _add_error_pages(app: FastAPI) -> None:
         login = None
         if status_code == status.HTTP_401_UNAUTHORIZED:
             login = get_auth_manager().get_url_login(next_url=str(request.url))
-        html = _TEMPLATES.get_template("error.html").render(
-            nav_name=NAV_NAME, title="Error", message=message, login=login, status=status_code
+        # The handler does not know the user (authentication may be what failed): the page
+        # shows the navigation every user has.
+        return _render(
+            request, None, "error.html", status_code, title="Error", message=message, login=login
         )
-        return HTMLResponse(html, status_code=status_code)
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, error: StarletteHTTPException):

@@ -1,6 +1,7 @@
 """Published outputs, addressed by kind, slug and date only: never by a storage path.
 
-A client names an output as `reports/<slug>/<date>` (a saved report) or `adhoc/<slug>/<date>`.
+A client names an output as `reports/<slug>/<date>` (a saved report) or `adhoc/<id>/<date>` (an
+ad hoc run's output, by the short id derived from its run: `pipeline.adhoc_output_id`).
 The slug must match the saved-report slug pattern and the date must be a real calendar date,
 both checked before any storage URL is built; the URL itself comes from `pipeline.output_urls`,
 the same function that published the file. No client text reaches storage in any other way, so
@@ -102,3 +103,30 @@ def published_dates(folder: str) -> dict[str, list[str]]:
         if match := _MANIFEST_PATH.fullmatch(file.url.removeprefix(base)):
             dates.setdefault(match["slug"], []).append(match["date"])
     return {slug: sorted(found, reverse=True) for slug, found in dates.items()}
+
+
+def adhoc_outputs() -> list[dict]:
+    """Every published ad hoc output with what the ad hoc list shows, newest request first:
+    `id`, `date` and the manifest's report name, window, filters and who requested it when."""
+    found = []
+    folder = folder_of(ADHOC)
+    for output_id, days in published_dates(folder).items():
+        for day in days:
+            ref = OutputRef(ADHOC, output_id, day)
+            try:
+                manifest = read_manifest(output_files(ref, None))
+            except OutputNotFound:
+                continue  # retracted between the listing and this read
+            requested = manifest.get("requested") or {}
+            found.append(
+                {
+                    "id": output_id,
+                    "date": day,
+                    "name": manifest["report"]["name"],
+                    "window": manifest["window"],
+                    "filters": manifest["filters"],
+                    "by": requested.get("by"),
+                    "at": requested.get("at"),
+                }
+            )
+    return sorted(found, key=lambda o: (o["at"] or "", o["date"]), reverse=True)

@@ -23,19 +23,23 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from schemas.columns import REPORT_HEADER, TIME_COLUMNS
 from timecard.errors import TimecardError, UsageError
 from timecard.settings import get_settings
 from transforms.abandoned import activity_bound, possibly_abandoned
-from transforms.report import ISO_SECONDS_WITH_OFFSET, REPORT_HEADER, TIME_COLUMNS
+from transforms.report import ISO_SECONDS_WITH_OFFSET
 
 ROWS_PER_PAGE_CHOICES = (25, 50, 100, 500, 1000)
 DEFAULT_ROWS_PER_PAGE = 100
 
-LOGIN, LOGOUT, LAST_ACTIVITY = TIME_COLUMNS.values()
+LOGIN, LOGOUT, LAST_ACTIVITY = TIME_COLUMN_NAMES = tuple(TIME_COLUMNS.values())
 AGENT_ARN = "Agent ARN"
 USERNAME = "Username"
 _PARSED = {LOGIN: "_login", LOGOUT: "_logout", LAST_ACTIVITY: "_last"}
 _DURATION_COLUMNS = ("Session duration", "Session duration (seconds)")
+# Hidden until a person shows them (the choice is remembered per browser): with them, the table
+# would not fit a 1,366 px screen. The CSV always has them.
+HIDDEN_BY_DEFAULT = (AGENT_ARN, _DURATION_COLUMNS[1])
 
 
 def abandoned_after() -> timedelta:
