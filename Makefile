@@ -10,7 +10,7 @@ export TIMECARD_HOME ?= $(CURDIR)/var
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 8080
 
-.PHONY: venv run ui test lint bench bench-small clean
+.PHONY: venv run ui test lint bench bench-quick clean
 
 venv: $(STAMP)
 
@@ -38,8 +38,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run --workload standard
 
-bench-small: $(STAMP)
-	$(PY) -m bench.run --workload small
+bench-quick: $(STAMP)
+	$(PY) -m bench.run --workload quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

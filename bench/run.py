@@ -1,23 +1,26 @@
-"""timecard against its yardsticks, side by side on the same generated raw files.
+"""timecard against a tuned DuckDB query, side by side on the same raw files, per input kind.
 
     make bench         # .venv/bin/python -m bench.run --workload standard
-    make bench-small   # .venv/bin/python -m bench.run --workload small (about 5 minutes)
+    make bench-quick   # .venv/bin/python -m bench.run --workload quick (what tests/bench runs)
+    .venv/bin/python -m bench.run --workload standard --agents 1000 --kinds ndjson-gz
 
-Generates the workload under bench/data/<workload>/events unless a matching set is there (a
-marker file records the generator's parameters), then measures, in each repetition:
+Each input kind is generated once under bench/data/<workload>/<kind>/events, as real pipelines
+land it (`timecard generate-events --shape ... --layout firehose`), unless a matching set is
+there (a marker file records the generator's parameters). Then, in each repetition and for each
+kind, in fresh processes:
 
-1. cold report: the daily report for 2026-10-31 UTC (31-day lookback) with an empty cache, while
-   the raw partition of 2026-11-01 is withheld (renamed to a hidden folder, which ingest skips);
-2. DuckDB reference: the same report by `tests/reference/duckdb_reference.py`, from the raw
-   files; its CSV must equal timecard's byte for byte;
-3. floor: reading only the report's columns of every record of the cold report's partitions
-   with Polars, which no implementation can undercut;
-4. condensing one raw day (2026-10-15): each part built from the raw files, and its own floor;
-5. warm report: 2026-11-01 arrives, and the next day's daily report runs on the cold run's cache.
+1. cold: the daily report for 2026-10-31 UTC (31-day lookback) with an empty cache, while the
+   raw partition of 2026-11-01 is withheld (renamed to a hidden folder, which readers skip);
+2. duckdb: the same report by the tuned query in `bench/duckdb_tuned.py`, from the raw files;
+   its CSV must equal timecard's byte for byte, or the benchmark fails;
+3. nightly: 2026-11-01 arrives, and its daily report runs on the cold run's cache (yesterday's
+   parts present, one new raw day to condense);
+4. rerun: the same nightly report again from the `timecard report` command line, every part
+   cached: the whole process's wall time, interpreter start-up and imports included.
 
-Each measurement runs in a fresh process (`bench.measure`), which reports its time and its peak
-RSS. This process imports neither Polars nor timecard and stays small: Linux carries a parent's
-peak RSS over into a child's `ru_maxrss` when it forks and execs.
+Wall time and peak RSS of every process are taken from outside (`os.wait4`); `seconds` is the
+measured work alone, as the process reports it. This process imports neither Polars nor
+timecard and stays small: Linux carries a parent's peak RSS into a forked child's `ru_maxrss`.
 
 Results go to bench/results/<workload>.json; the markdown table on stdout is the README's.
 """
@@ -29,6 +32,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -38,8 +42,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
@@ -51,15 +55,29 @@ RESULTS_ROOT = REPO_ROOT / "bench" / "results"
 START = date(2026, 10, 1)
 DAYS = 32
 REPORT_DAY = date(2026, 10, 31)
-ARRIVING_DAY = date(2026, 11, 1)  # withheld for the cold report; the warm report's window
-CONDENSED_DAY = date(2026, 10, 15)
+ARRIVING_DAY = date(2026, 11, 1)  # withheld for the cold report; the nightly report's window
+LAYOUT = "firehose"
 
-TARGETS = {  # ratio name -> the largest value that meets the issue's target
-    "cold / DuckDB": 0.8,
-    "condense day / floor day": 2.0,
-    "warm / cold": 0.1,
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # the generator's --shape
+    label: str
+    cold_target: float | None  # the largest cold / DuckDB ratio that meets the issue's target
+
+
+KINDS = {
+    kind.name: kind
+    for kind in (
+        Kind("ndjson-gz", "gzipped NDJSON", 0.5),
+        Kind("concatenated", "concatenated JSON (Firehose's default)", None),
+        Kind("parquet-pyarrow", "nested Parquet by pyarrow (dictionary, snappy)", 0.5),
+        Kind("parquet-glue-string", "Parquet, snapshots as JSON text (Glue string)", None),
+    )
 }
-PEAK_RSS_TARGET_BYTES = 1_500_000_000  # for the standard workload
+NIGHTLY_TARGET = 0.15  # nightly / DuckDB
+RERUN_TARGET_SECONDS = 0.5
+PEAK_RSS_TARGET_BYTES = 600_000_000
 
 
 @dataclass(frozen=True)
@@ -68,7 +86,7 @@ class Workload:
     agents: int
     seed: int = 0
 
-    def generator_parameters(self) -> dict:
+    def generator_parameters(self, kind: str) -> dict:
         """What decides the generated bytes: arguments, generator source and Polars version
         (the generator's randomness hashes with Polars, stable within one version only)."""
         source = (REPO_ROOT / "timecard" / "generate.py").read_bytes()
@@ -77,60 +95,95 @@ class Workload:
             "start": START.isoformat(),
             "days": DAYS,
             "seed": self.seed,
-            "format": "parquet",
-            "layout": "date",
+            "shape": kind,
+            "layout": LAYOUT,
             "generator_sha256": hashlib.sha256(source).hexdigest(),
             "polars": version("polars"),
         }
 
-    @property
-    def folder(self) -> Path:
-        return DATA_ROOT / self.name
+    def folder(self, kind: str) -> Path:
+        return DATA_ROOT / self.name / kind
 
-    @property
-    def events_root(self) -> Path:
-        return self.folder / "events"
+    def events_root(self, kind: str) -> Path:
+        return self.folder(kind) / "events"
 
 
 WORKLOADS = {
     "standard": Workload("standard", agents=5_000),
-    # Sized so that `make bench-small`, generation included, takes about 5 minutes on 2 cores.
-    "small": Workload("small", agents=1_000),
+    # The size the suite runs (tests/bench): every kind, every step, in about a minute.
+    "quick": Workload("quick", agents=40),
 }
 
 
 # -- data ----------------------------------------------------------------------------------------
 
 
-def ensure_events(workload: Workload) -> None:
-    """Generate the workload's raw events unless the marker says they match the parameters.
+# What a changed generator (or Polars) may change; `--reuse-data` keeps the files anyway.
+GENERATOR_VERSION = ("generator_sha256", "polars")
+
+
+def ensure_events(workload: Workload, kind: str, reuse_data: bool = False) -> dict:
+    """Generate the kind's raw events unless the marker says they match the parameters; return
+    the generator's counts (events, files, bytes). With `reuse_data`, files made by another
+    version of the generator are kept, as long as the rest of the parameters match.
 
     The marker is written after the files, so an interrupted generation is redone.
     """
-    marker = workload.folder / "generator.json"
-    wanted = workload.generator_parameters()
-    if marker.exists() and json.loads(marker.read_text())["parameters"] == wanted:
-        return
-    progress(f"generating the {workload.name} workload: {workload.agents:,} agents, {DAYS} days")
+    marker = workload.folder(kind) / "generator.json"
+    wanted = workload.generator_parameters(kind)
+    if marker.exists():
+        recorded = json.loads(marker.read_text())
+
+        def relevant(parameters: dict) -> dict:
+            ignored = GENERATOR_VERSION if reuse_data else ()
+            return {key: value for key, value in parameters.items() if key not in ignored}
+
+        if relevant(recorded["parameters"]) == relevant(wanted):
+            if recorded["parameters"] != wanted:
+                progress(f"{kind}: reusing files made by another generator version (--reuse-data)")
+            return recorded["counts"]
+    progress(f"generating {kind} for {workload.name}: {workload.agents:,} agents, {DAYS} days")
     marker.unlink(missing_ok=True)
-    shutil.rmtree(workload.events_root, ignore_errors=True)
+    shutil.rmtree(workload.events_root(kind), ignore_errors=True)
     started = time.perf_counter()
     command = [
-        *("-m", "timecard.cli", "generate-events", "--out", str(workload.events_root)),
+        *("-m", "timecard.cli", "generate-events", "--out", str(workload.events_root(kind))),
         *("--agents", str(workload.agents), "--start", START.isoformat(), "--days", str(DAYS)),
-        *("--seed", str(workload.seed)),
+        *("--seed", str(workload.seed), "--shape", kind, "--layout", LAYOUT),
     ]
     generated = run_python(command).stderr.strip()
     progress(f"{generated} ({time.perf_counter() - started:.0f} s)")
-    marker.write_text(json.dumps({"parameters": wanted, "generated": generated}, indent=2) + "\n")
+    counts = generator_counts(generated)
+    marker.write_text(
+        json.dumps({"parameters": wanted, "generated": generated, "counts": counts}, indent=2)
+        + "\n"
+    )
+    return counts
+
+
+def generator_counts(summary_line: str) -> dict:
+    """Events, files and bytes from `timecard generate-events`' summary line."""
+
+    def number(pattern: str) -> int:
+        found = re.search(pattern, summary_line)
+        if not found:
+            sys.exit(f"bench: no {pattern!r} in the generator's summary: {summary_line}")
+        return int(found.group(1).replace(",", ""))
+
+    return {
+        "events": number(r"generated ([\d,]+) events"),
+        "files": number(r"in ([\d,]+) files"),
+        "bytes": number(r"([\d,]+) bytes"),
+    }
 
 
 def partition_folder(events_root: Path, day: date) -> Path:
-    return events_root / f"date={day.isoformat()}"
+    """The day's folder in the Firehose layout (YYYY/MM/DD)."""
+    return events_root / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
 
 
 def hidden_folder(events_root: Path, day: date) -> Path:
-    return events_root / f".date={day.isoformat()}"
+    return events_root / f"{day:%Y}" / f"{day:%m}" / f".{day:%d}"
 
 
 def restore_withheld(events_root: Path, day: date) -> None:
@@ -152,7 +205,7 @@ def withheld(events_root: Path, day: date) -> Iterator[None]:
 
 def read_into_page_cache(events_root: Path) -> None:
     """Read every raw file once, so no measurement pays for the disk and the first one is not
-    penalized: all of them read from the page cache."""
+    penalized: all of them read from the page cache (when it is large enough to hold them)."""
     for path in sorted(events_root.rglob("*")):
         if path.is_file():
             with path.open("rb") as file:
@@ -168,22 +221,64 @@ def run_python(arguments: list[str]) -> subprocess.CompletedProcess:
         [sys.executable, *arguments], cwd=REPO_ROOT, capture_output=True, text=True, check=False
     )
     if completed.returncode != 0:
-        sys.exit(
-            f"bench: `python {' '.join(arguments)}` failed (exit {completed.returncode}):\n"
-            f"{completed.stderr.strip()[-3000:]}"
-        )
+        fail_with(arguments, completed.returncode, completed.stderr)
     return completed
 
 
+def fail_with(arguments: list[str], code: int, stderr: str) -> None:
+    sys.exit(
+        f"bench: `python {' '.join(arguments)}` failed (exit {code}):\n{stderr.strip()[-3000:]}"
+    )
+
+
+def timed_process(arguments: list[str]) -> tuple[str, dict]:
+    """Run `python ARGUMENTS`; its stdout, and its wall time, peak RSS and the load average
+    around it, taken from outside."""
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, *arguments], cwd=REPO_ROOT, stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if process.returncode != 0:
+        fail_with(arguments, process.returncode, stderr)
+    return stdout, {
+        "wall_seconds": wall,
+        "peak_rss_bytes": usage.ru_maxrss * 1024,  # Linux reports KiB
+        "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
 def measure(step: str, *arguments: str) -> dict:
-    return json.loads(run_python(["-m", "bench.measure", step, *arguments]).stdout)
+    stdout, outside = timed_process(["-m", "bench.measure", step, *arguments])
+    return json.loads(stdout) | outside
+
+
+def rerun_from_command_line(events_root: Path, day: date, cache: str, csv: Path) -> dict:
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    _, outside = timed_process(
+        [
+            *("-m", "timecard.cli", "report", "--events", str(events_root)),
+            *("--start", start.isoformat(), "--end", (start + timedelta(days=1)).isoformat()),
+            *("--tz", "UTC", "--lookback-days", "31", "--max-rows", "10000000"),
+            *("--layout", LAYOUT, "--cache", cache, "--out", str(csv)),
+        ]
+    )
+    return outside | {"seconds": outside["wall_seconds"]}
 
 
 def run_repetition(events_root: Path, scratch: Path) -> dict[str, dict]:
-    """One measurement of each kind. The warm report reuses the cold report's cache, so each
+    """One measurement of each step. The nightly report reuses the cold report's cache, so each
     repetition starts from an empty one."""
     events = ("--events", str(events_root))
     cache = str(scratch / "cache")
+    shutil.rmtree(cache, ignore_errors=True)
     measured = {}
     with withheld(events_root, ARRIVING_DAY):
         report_day = ("--day", REPORT_DAY.isoformat())
@@ -193,114 +288,118 @@ def run_repetition(events_root: Path, scratch: Path) -> dict[str, dict]:
         measured["duckdb"] = measure(
             "duckdb", *events, *report_day, "--csv", str(scratch / "duckdb.csv")
         )
-        measured["floor"] = measure("floor", *events, *report_day, "--report-partitions")
-    condensed_day = ("--day", CONDENSED_DAY.isoformat())
-    measured["condense day"] = measure("condense", *events, *condensed_day)
-    measured["floor day"] = measure("floor", *events, *condensed_day)
-    measured["warm"] = measure(
-        "report",
-        *events,
-        *("--day", ARRIVING_DAY.isoformat()),
-        *("--cache", cache, "--csv", str(scratch / "warm.csv")),
+    nightly_day = ("--day", ARRIVING_DAY.isoformat())
+    measured["nightly"] = measure(
+        "report", *events, *nightly_day, "--cache", cache, "--csv", str(scratch / "nightly.csv")
     )
-    shutil.rmtree(cache)
+    measured["rerun"] = rerun_from_command_line(
+        events_root, ARRIVING_DAY, cache, scratch / "rerun.csv"
+    )
     return measured
 
 
-def run_benchmark(workload: Workload, repeat: int) -> dict:
-    events_root = workload.events_root
-    arriving = measure("count", "--events", str(events_root), "--day", ARRIVING_DAY.isoformat())
+def run_kind(workload: Workload, kind: str, repeat: int, reuse_data: bool = False) -> dict:
+    events_root = workload.events_root(kind)
+    restore_withheld(events_root, ARRIVING_DAY)
+    counts = ensure_events(workload, kind, reuse_data)
+    read_into_page_cache(events_root)
     repetitions, csv_checks = [], []
-    with tempfile.TemporaryDirectory(prefix="scratch-", dir=workload.folder) as scratch_root:
-        scratch = Path(scratch_root)
+    with tempfile.TemporaryDirectory(prefix="scratch-", dir=workload.folder(kind)) as root:
+        scratch = Path(root)
         for number in range(1, repeat + 1):
             measured = run_repetition(events_root, scratch)
             timecard_csv = (scratch / "cold.csv").read_bytes()
             duckdb_csv = (scratch / "duckdb.csv").read_bytes()
-            csv_checks.append(timecard_csv == duckdb_csv)
+            nightly_csv = (scratch / "nightly.csv").read_bytes()
+            csv_checks.append(
+                timecard_csv == duckdb_csv and nightly_csv == (scratch / "rerun.csv").read_bytes()
+            )
             if not csv_checks[-1]:
-                keep_disagreement(workload, timecard_csv, duckdb_csv)
+                keep_disagreement(workload, kind, scratch)
             repetitions.append(measured)
             progress(
-                f"repetition {number}/{repeat}: "
+                f"{kind} repetition {number}/{repeat}: "
                 + ", ".join(f"{name} {m['seconds']:.2f} s" for name, m in measured.items())
             )
-    return {
-        "repetitions": repetitions,
-        "csv_equal": csv_checks,
-        "arriving_events": arriving["events"],
-    }
+    return {"counts": counts, "repetitions": repetitions, "csv_equal": csv_checks}
 
 
-def keep_disagreement(workload: Workload, timecard_csv: bytes, duckdb_csv: bytes) -> None:
+def keep_disagreement(workload: Workload, kind: str, scratch: Path) -> None:
     RESULTS_ROOT.mkdir(parents=True, exist_ok=True)
-    (RESULTS_ROOT / f"{workload.name}-timecard-cold.csv").write_bytes(timecard_csv)
-    (RESULTS_ROOT / f"{workload.name}-duckdb.csv").write_bytes(duckdb_csv)
+    for name in ("cold", "duckdb", "nightly", "rerun"):
+        shutil.copy(scratch / f"{name}.csv", RESULTS_ROOT / f"{workload.name}-{kind}-{name}.csv")
 
 
 # -- summary -------------------------------------------------------------------------------------
+
+STEPS = ("cold", "duckdb", "nightly", "rerun")
+TIMECARD_STEPS = ("cold", "nightly", "rerun")
 
 
 def spread(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def summarize(workload: Workload, repeat: int, environment: dict, outcome: dict) -> dict:
+def summarize_kind(kind: Kind, outcome: dict) -> dict:
     repetitions = outcome["repetitions"]
-    steps = list(repetitions[0])
-    seconds = {step: spread([r[step]["seconds"] for r in repetitions]) for step in steps}
-    for part in ("read", "sessions", "activity", "attributes"):
-        seconds[f"condense {part}"] = spread(
-            [r["condense day"]["steps"][part] for r in repetitions]
-        )
-    peak_rss = {step: max(r[step]["peak_rss_bytes"] for r in repetitions) for step in steps}
-    first = repetitions[0]
-    day_events = first["floor day"]["events"]
+    seconds = {step: spread([r[step]["seconds"] for r in repetitions]) for step in STEPS}
+    peak_rss = {step: max(r[step]["peak_rss_bytes"] for r in repetitions) for step in STEPS}
+    loads = [load for r in repetitions for step in STEPS for load in r[step]["load"]]
     ratios = {}
-    for name, (numerator, denominator) in {
-        "cold / DuckDB": ("cold", "duckdb"),
-        "condense day / floor day": ("condense day", "floor day"),
-        "warm / cold": ("warm", "cold"),
-    }.items():
+    for name, numerator, target in (
+        ("cold / DuckDB", "cold", kind.cold_target),
+        ("nightly / DuckDB", "nightly", NIGHTLY_TARGET),
+    ):
         # The ratio of medians, and the spread of the ratios within a repetition, whose
         # measurements ran back to back under about the same machine load.
-        paired = [r[numerator]["seconds"] / r[denominator]["seconds"] for r in repetitions]
+        paired = [r[numerator]["seconds"] / r["duckdb"]["seconds"] for r in repetitions]
+        value = seconds[numerator]["median"] / seconds["duckdb"]["median"]
         ratios[name] = {
-            "value": seconds[numerator]["median"] / seconds[denominator]["median"],
+            "value": value,
             "per_repetition": spread(paired),
-            "target": TARGETS[name],
+            "target": target,
+            "met": None if target is None else value <= target,
         }
-    timecard_peak = max(peak_rss[step] for step in ("cold", "warm", "condense day"))
+    timecard_peak = max(peak_rss[step] for step in TIMECARD_STEPS)
+    counts = outcome["counts"]
+    first = repetitions[0]
     return {
-        "workload": {**asdict(workload), **workload.generator_parameters()},
-        "command": f"make bench{'' if workload.name == 'standard' else '-' + workload.name}",
-        "python_command": f".venv/bin/python -m bench.run --workload {workload.name} "
-        f"--repeat {repeat}",
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        **environment,
-        "repeat": repeat,
-        "days": {
-            "report": REPORT_DAY.isoformat(),
-            "arriving": ARRIVING_DAY.isoformat(),
-            "condensed": CONDENSED_DAY.isoformat(),
-        },
-        "events": {
-            "cold report partitions": first["floor"]["events"],
-            "condensed day": day_events,
-            "arriving day": outcome["arriving_events"],
-        },
-        "report_rows": {"cold": first["cold"]["rows"], "warm": first["warm"]["rows"]},
+        "label": kind.label,
+        "events": counts["events"],
+        "files": counts["files"],
+        "bytes": counts["bytes"],
+        "bytes_per_event": counts["bytes"] / counts["events"],
+        "report_rows": {"cold": first["cold"]["rows"], "nightly": first["nightly"]["rows"]},
+        "cold_events_read": first["cold"]["events_read"],
         "seconds": seconds,
         "peak_rss_bytes": peak_rss,
-        "condense_events_per_second": day_events / seconds["condense day"]["median"],
+        "load": {"min": min(loads), "max": max(loads)},
         "csv_equal": all(outcome["csv_equal"]),
         "ratios": ratios,
+        "rerun": {
+            "median": seconds["rerun"]["median"],
+            "target": RERUN_TARGET_SECONDS,
+            "met": seconds["rerun"]["median"] <= RERUN_TARGET_SECONDS,
+        },
         "timecard_peak_rss": {
             "bytes": timecard_peak,
             "target_bytes": PEAK_RSS_TARGET_BYTES,
-            "target_applies": workload.name == "standard",
+            "met": timecard_peak <= PEAK_RSS_TARGET_BYTES,
         },
-        "repetitions": outcome["repetitions"],
+        "repetitions": repetitions,
+    }
+
+
+def summarize(workload: Workload, repeat: int, environment: dict, outcomes: dict) -> dict:
+    return {
+        "workload": {"name": workload.name, "agents": workload.agents, "seed": workload.seed},
+        "command": f".venv/bin/python -m bench.run --workload {workload.name} "
+        f"--agents {workload.agents} --kinds {','.join(outcomes)} --repeat {repeat}",
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        **environment,
+        "repeat": repeat,
+        "days": {"report": REPORT_DAY.isoformat(), "arriving": ARRIVING_DAY.isoformat()},
+        "kinds": {name: summarize_kind(KINDS[name], outcome) for name, outcome in outcomes.items()},
     }
 
 
@@ -322,6 +421,7 @@ def machine_description() -> dict:
         "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
         "python": platform.python_version(),
         "polars": version("polars"),
+        "pyarrow": version("pyarrow"),
         "duckdb": version("duckdb"),
     }
 
@@ -333,119 +433,128 @@ def code_version() -> dict:
         command = ["git", "--no-optional-locks", *arguments]
         return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True).stdout
 
-    measured_code = ("timecard", "transforms", "schemas", "bench", "tests/reference")
+    measured_code = ("timecard", "transforms", "schemas", "bench")
     modified = git("status", "--porcelain", "--", *measured_code).splitlines()
     return {"commit": git("rev-parse", "HEAD").strip(), "modified": [line[3:] for line in modified]}
 
 
+def _time(figures: dict) -> str:
+    return f"{figures['median']:.2f} s ({figures['min']:.2f}–{figures['max']:.2f})"
+
+
+def _ratio(ratio: dict) -> str:
+    spread_ = ratio["per_repetition"]
+    return f"{ratio['value']:.2f} ({spread_['min']:.2f}–{spread_['max']:.2f})"
+
+
+def _met(met: bool | None) -> str:
+    return "—" if met is None else "yes" if met else "**no**"
+
+
 def markdown(results: dict) -> str:
-    machine, seconds, rss = results["machine"], results["seconds"], results["peak_rss_bytes"]
-    workload, events, code = results["workload"], results["events"], results["code"]
-
-    def time_cells(step: str) -> str:
-        figures = seconds[step]
-        return f"{figures['median']:.2f} s | {figures['min']:.2f}–{figures['max']:.2f} s"
-
-    def memory_cell(step: str) -> str:
-        return f"{rss[step] / 1e6:,.0f} MB" if step in rss else ""
-
-    rows = [
-        ("cold", f"cold report {REPORT_DAY} UTC, 31-day lookback, empty cache"),
-        (
-            "warm",
-            f"warm report {ARRIVING_DAY} UTC: cache of the cold run + 1 new raw day "
-            f"({events['arriving day']:,} events)",
-        ),
-        ("duckdb", "DuckDB reference, same report as cold, from the raw files"),
-        (
-            "floor",
-            f"floor: Polars reads the report's columns, {events['cold report partitions']:,}"
-            " events of the cold report's partitions",
-        ),
-        (
-            "condense day",
-            f"condense raw day {CONDENSED_DAY} ({events['condensed day']:,} events):"
-            f" {results['condense_events_per_second']:,.0f} events/s",
-        ),
-        ("condense read", "· one shared read of the raw files"),
-        ("condense sessions", "· sessions part"),
-        ("condense activity", "· activity part"),
-        ("condense attributes", "· attributes part"),
-        ("floor day", f"floor for raw day {CONDENSED_DAY}"),
-    ]
+    machine, workload, code = results["machine"], results["workload"], results["code"]
     lines = [
-        f"**{workload['name']}** workload: {workload['agents']:,} agents, {workload['days']} days "
-        f"of raw events from {workload['start']}, {events['cold report partitions']:,} events "
-        f"in the cold report's partitions; {results['repeat']} repetitions, "
-        f"`{results['command']}` (`{results['python_command']}`).",
+        f"**{workload['name']} workload, {workload['agents']:,} agents × {DAYS} days**, "
+        f"{results['repeat']} repetitions; report {REPORT_DAY} UTC with a 31-day lookback "
+        f"(cold: empty cache, {ARRIVING_DAY} withheld), then nightly {ARRIVING_DAY} on that "
+        f"cache, then the same again from the command line (rerun). Times are medians "
+        f"(min–max); ratios are of medians (range of the per-repetition ratios).",
         "",
-        "| measurement | median | min–max | peak RSS |",
-        "|---|---|---|---|",
-        *(f"| {label} | {time_cells(step)} | {memory_cell(step)} |" for step, label in rows),
-        "",
-        "| ratio (same run) | measured (per-repetition range) | target | met |",
-        "|---|---|---|---|",
+        "| input kind | bytes/event | events | cold | tuned DuckDB | cold / DuckDB "
+        "| nightly | nightly / DuckDB | rerun (process wall) | peak RSS cold / nightly / rerun "
+        "/ DuckDB | load | CSVs equal |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, ratio in results["ratios"].items():
-        per_repetition = ratio["per_repetition"]
+    for name, kind in results["kinds"].items():
+        seconds, rss, ratios = kind["seconds"], kind["peak_rss_bytes"], kind["ratios"]
+        cold_target = ratios["cold / DuckDB"]["target"]
+        memory = " / ".join(f"{rss[step] / 1e6:,.0f}" for step in STEPS if step != "duckdb")
         lines.append(
-            f"| {name} | {ratio['value']:.2f} ({per_repetition['min']:.2f}–"
-            f"{per_repetition['max']:.2f}) | ≤ {ratio['target']} | "
-            f"{'yes' if ratio['value'] <= ratio['target'] else '**no**'} |"
+            f"| {name}: {kind['label']} | {kind['bytes_per_event']:,.0f} | {kind['events']:,} "
+            f"| {_time(seconds['cold'])} | {_time(seconds['duckdb'])} "
+            f"| {_ratio(ratios['cold / DuckDB'])}"
+            + (f" ≤ {cold_target}: {_met(ratios['cold / DuckDB']['met'])}" if cold_target else "")
+            + f" | {_time(seconds['nightly'])} | {_ratio(ratios['nightly / DuckDB'])} "
+            f"≤ {NIGHTLY_TARGET}: {_met(ratios['nightly / DuckDB']['met'])} "
+            f"| {_time(seconds['rerun'])} ≤ {RERUN_TARGET_SECONDS} s: {_met(kind['rerun']['met'])} "
+            f"| {memory} / {rss['duckdb'] / 1e6:,.0f} MB "
+            f"(≤ {PEAK_RSS_TARGET_BYTES / 1e6:,.0f}: {_met(kind['timecard_peak_rss']['met'])}) "
+            f"| {kind['load']['min']:.1f}–{kind['load']['max']:.1f} "
+            f"| {'yes' if kind['csv_equal'] else '**NO**'} ({kind['report_rows']['cold']:,} rows) |"
         )
-    peak = results["timecard_peak_rss"]
-    met = "yes" if peak["bytes"] <= peak["target_bytes"] else "**no**"
-    if not peak["target_applies"]:
-        met += " (target is for standard)"
+    modified = f", with changes to {', '.join(code['modified'])}" if code["modified"] else ""
     lines += [
-        f"| peak RSS of timecard (cold, warm, condense) | {peak['bytes'] / 1e6:,.0f} MB | "
-        f"≤ {peak['target_bytes'] / 1e6:,.0f} MB | {met} |",
         "",
-        f"DuckDB's CSV equals timecard's cold CSV byte for byte: "
-        f"{'yes' if results['csv_equal'] else '**NO**'} ({results['report_rows']['cold']:,} rows)."
-        f" Machine: {machine['cores']} cores ({machine['cpu']}), "
-        f"{machine['memory_bytes'] / 2**30:.1f} GiB RAM, load average "
-        f"{machine['load_average_at_start'][0]:.2f} at start and "
-        f"{machine['load_average_at_end'][0]:.2f} at the end (shared machine); Python "
-        f"{machine['python']}, Polars {machine['polars']}, DuckDB {machine['duckdb']}. Times "
-        "exclude process start-up and imports; peak RSS is each process's `ru_maxrss`, the "
-        f"largest of the repetitions. Code: commit {code['commit'][:7]}"
-        + (f", with local changes to {', '.join(code['modified'])}." if code["modified"] else "."),
+        f"Machine: {machine['cores']} cores ({machine['cpu']}), "
+        f"{(machine['memory_bytes'] or 0) / 2**30:.0f} GiB; Python {machine['python']}, "
+        f"Polars {machine['polars']}, pyarrow {machine['pyarrow']}, DuckDB {machine['duckdb']}; "
+        f"load average {machine['load_average_at_start'][0]:.1f} at start, "
+        f"{machine['load_average_at_end'][0]:.1f} at the end; commit {code['commit'][:10]}"
+        f"{modified}; finished {results['finished']}. Command: `{results['command']}`.",
     ]
     return "\n".join(lines)
 
 
+# -- entry point ---------------------------------------------------------------------------------
+
+
 def progress(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
+    print(f"[bench {stamp}] {message}", file=sys.stderr, flush=True)
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="standard")
-    parser.add_argument("--repeat", type=int, default=3, metavar="N", help="repetitions (3)")
-    args = parser.parse_args()
+    parser.add_argument("--workload", choices=WORKLOADS, default="standard")
+    parser.add_argument(
+        "--agents", type=int, help="a smaller (or larger) roster than the workload's own"
+    )
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"comma-separated input kinds (default: all of {', '.join(KINDS)})",
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--reuse-data",
+        action="store_true",
+        help="keep generated files made by another version of the generator",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = _parser().parse_args(argv)
     if args.repeat < 1:
-        parser.error(f"--repeat must be at least 1, not {args.repeat}")
+        sys.exit(f"bench: --repeat must be at least 1, not {args.repeat}")
+    kinds = [name.strip() for name in args.kinds.split(",") if name.strip()]
+    unknown = [name for name in kinds if name not in KINDS]
+    if unknown or not kinds:
+        sys.exit(f"bench: unknown input kind(s) {unknown}; choose from {', '.join(KINDS)}")
     workload = WORKLOADS[args.workload]
+    if args.agents:
+        workload = Workload(f"{workload.name}-{args.agents}-agents", args.agents, workload.seed)
     # `kill` and a closed terminal too unwind through `withheld`, restoring the hidden partition.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(128 + signal.SIGHUP))
 
     machine, code = machine_description(), code_version()
-    restore_withheld(workload.events_root, ARRIVING_DAY)
-    ensure_events(workload)
-    read_into_page_cache(workload.events_root)
-    outcome = run_benchmark(workload, args.repeat)
+    outcomes = {kind: run_kind(workload, kind, args.repeat, args.reuse_data) for kind in kinds}
     machine["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
 
-    results = summarize(workload, args.repeat, {"machine": machine, "code": code}, outcome)
+    results = summarize(workload, args.repeat, {"machine": machine, "code": code}, outcomes)
     RESULTS_ROOT.mkdir(parents=True, exist_ok=True)
     results_path = RESULTS_ROOT / f"{workload.name}.json"
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     print(markdown(results))
     progress(f"results written to {results_path.relative_to(REPO_ROOT)}")
-    if not results["csv_equal"]:
-        sys.exit("bench: DuckDB's report differs from timecard's; both CSVs are in bench/results/.")
+    disagreeing = [name for name, kind in results["kinds"].items() if not kind["csv_equal"]]
+    if disagreeing:
+        sys.exit(
+            f"bench: the CSVs differ for {', '.join(disagreeing)} (DuckDB against timecard, or "
+            "the nightly report against its rerun); all of them are in bench/results/."
+        )
+    return results
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ first needs it:
 
 Layout under the cache root (local or S3, through `timecard.storage`):
 
-    condensed-v3/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.parquet            the data
-    condensed-v3/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>-quarantine.parquet
-    condensed-v3/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.json               written last
+    condensed-v4/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.parquet            the data
+    condensed-v4/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>-quarantine.parquet
+    condensed-v4/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.json               written last
 
 The fingerprint identifies the raw partition's content (files, sizes, ETags), so a late file
 leads to a new folder and a rebuild. A part is trusted only once its `.json` exists, and that is
@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -45,8 +47,10 @@ from timecard.errors import UnreadableInputError
 from timecard.landing import Landing
 from transforms import normalize, sessions
 
-FORMAT_VERSION = "condensed-v3"
+FORMAT_VERSION = "condensed-v4"  # v4: activity agents as categories
 PARTS = ("sessions", "activity", "attributes")
+# Raw files decompressed and parsed at once: Polars, gzip and Parquet decoding release the GIL.
+READ_THREADS = os.cpu_count() or 2
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,8 @@ class RawReads:
         self._collect(wanted)
 
     def checked(self, session_candidates_only: bool) -> pl.DataFrame:
-        """Core fields and `reason` of every record, or of those that may bound a session."""
+        """Core fields and `reason` of every record, or of those that may bound a session;
+        `source_file` and `agent_arn` are Categoricals (see `_read`)."""
         if "all" in self._frames and session_candidates_only:
             checked = self._frames["all"]
             if checked.is_empty():
@@ -177,24 +182,36 @@ class RawReads:
             empty = {"attributes": normalize.empty_attributes()}
             self._frames |= {key: empty.get(key, pl.DataFrame()) for key in keys}
             return
-        plans = []
-        for key in keys:
-            reads = [
-                ingest.read_file(f, self.day, key == "candidates", self.neighbour_days)
-                for f in self.files
-            ]
-            self.kinds |= {
-                f.url: (r.format, r.shape) for f, r in zip(self.files, reads, strict=True)
-            }
-            parts = [r.session_attributes if key == "attributes" else r.checked for r in reads]
-            plans.append(pl.concat(parts, how="vertical"))
+        # One read of each file serves every key. Files are read and reduced one at a time on
+        # each core (a day is often a few hundred small Firehose objects), so memory holds the
+        # reduced frames and only as many raw files as there are cores.
+        session_candidates_only = "all" not in keys
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            per_file = list(
+                pool.map(lambda file: self._read(file, keys, session_candidates_only), self.files)
+            )
+        for file, (kind, _) in zip(self.files, per_file, strict=True):
+            self.kinds[file.url] = kind
+        for index, key in enumerate(keys):
+            self._frames[key] = pl.concat([frames[index] for _, frames in per_file])
+
+    def _read(
+        self, file: storage.FileInfo, keys: list[str], session_candidates_only: bool
+    ) -> tuple[tuple[str, str], list[pl.DataFrame]]:
+        """One file's frames for `keys`, and its (format, shape)."""
         try:
-            frames = pl.collect_all(plans)
+            raw = ingest.read_file(file, self.day, session_candidates_only, self.neighbour_days)
+            # A day's file name and agents repeated on every record would take more memory than
+            # all the other columns: held as categories until a builder narrows them down.
+            checked = raw.checked.with_columns(
+                pl.col("source_file", "agent_arn").cast(pl.Categorical)
+            )
+            plans = [raw.session_attributes if key == "attributes" else checked for key in keys]
+            return (raw.format, raw.shape), pl.collect_all(plans)
         except UnreadableInputError:
             raise
         except Exception as error:
-            raise _find_unreadable(self.files, self.day, error) from None
-        self._frames |= dict(zip(keys, frames, strict=True))
+            raise ingest.unreadable(file.url, "could not be read", error) from None
 
 
 def _counted(reads: RawReads, session_candidates_only: bool):
@@ -203,10 +220,14 @@ def _counted(reads: RawReads, session_candidates_only: bool):
     checked = reads.checked(session_candidates_only)
     if checked.is_empty():
         return normalize.empty_events().lazy(), normalize.empty_quarantine(), _zero_counts()
-    usable = normalize.usable_events(checked.lazy())
-    quarantine, counts = pl.collect_all(
-        [normalize.quarantined(checked.lazy()), sessions.partition_counts(usable)]
-    )
+    # Separate plans, not one collect_all: a shared subplan would be materialized whole. The
+    # categories are text again only for the records a builder keeps (the activity part keeps
+    # its agents as categories).
+    records = checked.lazy()
+    as_text = pl.col("source_file", "agent_arn").cast(pl.String)
+    quarantine = normalize.quarantined(records).with_columns(as_text).collect()
+    counts = sessions.partition_counts(normalize.usable_events(records)).collect()
+    usable = normalize.usable_events(records).with_columns(pl.col("source_file").cast(pl.String))
     row = counts.row(0, named=True)
     return (
         usable,
@@ -244,7 +265,9 @@ def _zero_counts() -> dict:
 
 def build_sessions(reads: RawReads):
     usable, quarantine, counts = _counted(reads, session_candidates_only=True)
-    events = sessions.session_events(usable).with_columns(partition_day=pl.lit(reads.day))
+    events = sessions.session_events(usable).with_columns(
+        pl.col("agent_arn").cast(pl.String), partition_day=pl.lit(reads.day)
+    )
     events = sessions.deduplicate(events.collect())[0].drop("partition_day")
     events = enforce(
         NORMALIZED_EVENTS,
@@ -257,7 +280,9 @@ def build_sessions(reads: RawReads):
 
 def build_activity(reads: RawReads):
     usable, quarantine, counts = _counted(reads, session_candidates_only=False)
-    activity = sessions.activity(usable).collect()
+    # Agents as categories: a day of a large roster is millions of rows of a few thousand ARNs.
+    activity = sessions.activity(usable).with_columns(pl.col("agent_arn").cast(pl.Categorical))
+    activity = activity.collect()
     counts |= {"files": len(reads.files), "activity": activity.height}
     return {"activity": activity, "activity-quarantine": quarantine}, counts
 
@@ -276,15 +301,3 @@ BUILDERS: dict[str, Callable] = {
     "activity": build_activity,
     "attributes": build_attributes,
 }
-
-
-def _find_unreadable(files, day, error: Exception) -> Exception:
-    """Reading the partition failed somewhere: name the file, by reading each one alone."""
-    for file in files:
-        try:
-            pl.collect_all(ingest.read_file(file, day)[:2])
-        except UnreadableInputError as unreadable:
-            return unreadable
-        except Exception as file_error:
-            return ingest.unreadable(file.url, "could not be read", file_error)
-    return error

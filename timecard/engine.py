@@ -194,9 +194,12 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
         pl.col("event_ts").is_between(_ts(request.lookback_start), _ts(window.end), "left")
     )
 
-    activity = pl.concat([p.data() for p in activity_parts.values()]).filter(
-        pl.col("event_ts").is_between(_ts(window.start), _ts(window.end), closed="left")
-    )
+    activity = pl.concat(
+        [
+            p.data().with_columns(pl.col("agent_arn").cast(pl.Categorical))
+            for p in activity_parts.values()
+        ]
+    ).filter(pl.col("event_ts").is_between(_ts(window.start), _ts(window.end), closed="left"))
     session_table = sessions.with_last_activity(
         sessions.build_sessions(session_events, window.start, window.end), activity
     )

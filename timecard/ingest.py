@@ -83,7 +83,9 @@ def read_file(
     records = normalize.may_bound_a_session(raw.frame) if session_candidates_only else raw.frame
     return RawFile(
         normalize.with_reasons(normalize.flatten(records, file.url), partition_day, neighbour_days),
-        normalize.session_attributes(raw.frame, file.url),
+        normalize.session_attributes(
+            raw.frame if raw.attribute_records is None else raw.attribute_records, file.url
+        ),
         raw.format,
         raw.shape,
     )

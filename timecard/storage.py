@@ -28,6 +28,7 @@ from timecard.settings import S3Settings, get_settings
 
 if TYPE_CHECKING:
     import polars as pl
+    import pyarrow as pa
 
 
 class StorageError(TimecardError):
@@ -214,6 +215,16 @@ def scan_parquet(url: str, **kwargs) -> pl.LazyFrame:
     import polars as pl
 
     return pl.scan_parquet(normalize(url), storage_options=polars_storage_options(url), **kwargs)
+
+
+def read_parquet_columns(url: str, columns: list[str]) -> pa.Table:
+    """Some columns of a Parquet file with pyarrow, which reads only the named leaves of a
+    nested column ("Snapshot.Configuration.Username"); Polars decodes a struct whole."""
+    import pyarrow.parquet as pq
+
+    fs, path = _fs(url)
+    with fs.open(path, "rb") as handle:
+        return pq.ParquetFile(handle).read(columns=columns, use_threads=False)
 
 
 def read_parquet_schema(url: str) -> pl.Schema:

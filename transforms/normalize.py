@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 import polars as pl
 
@@ -264,20 +265,29 @@ def flatten(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
 
     `frame` must carry a 1-based `source_row` column (the record's row or number in its file).
     """
-    schema = frame.collect_schema()
-    text_columns = {flat: _text(schema, path[0]).alias(flat) for flat, path in CORE_PATHS.items()}
+    columns, problem = _flat_columns(tuple(frame.collect_schema().items()))
+    return frame.select(
+        *columns[:-1], pl.lit(source_file, pl.String()).alias("source_file"), columns[-1]
+    ).with_columns(problem.alias("timestamp_problem"))
+
+
+@lru_cache(maxsize=64)
+def _flat_columns(fields: tuple) -> tuple[tuple[pl.Expr, ...], pl.Expr]:
+    """`flatten`'s expressions for one raw schema (the files of a day usually share one)."""
+    schema = pl.Schema(fields)
+    text_columns = [_text(schema, path[0]).alias(flat) for flat, path in CORE_PATHS.items()]
     parsed, raw_text, problem = _timestamp_exprs(schema)
     record_problem = (
         pl.col(PROBLEM_COLUMN) if PROBLEM_COLUMN in schema else pl.lit(None, pl.String())
     )
-    return frame.select(
-        *text_columns.values(),
+    columns = (
+        *text_columns,
         parsed.alias("event_ts"),
         raw_text.alias("event_timestamp"),
         record_problem.alias("record_problem"),
-        pl.lit(source_file, pl.String()).alias("source_file"),
         pl.col("source_row").cast(pl.Int64),
-    ).with_columns(problem.alias("timestamp_problem"))
+    )
+    return columns, problem
 
 
 def _raw_event_type(schema: pl.Schema) -> pl.Expr:
@@ -302,7 +312,22 @@ def session_attributes(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
     EventType, so a Parquet reader decodes the snapshot (or its JSON text) just for the rows that
     pass it, and the snapshot is put in canonical shape once for all its attributes.
     """
-    schema = frame.collect_schema()
+    is_session, snapshot, attributes = _attribute_exprs(tuple(frame.collect_schema().items()))
+    return (
+        frame.filter(is_session)
+        .with_columns(snapshot)
+        .select(
+            pl.lit(source_file, pl.String()).alias("source_file"),
+            pl.col("source_row").cast(pl.Int64),
+            *attributes,
+        )
+    )
+
+
+@lru_cache(maxsize=64)
+def _attribute_exprs(fields: tuple) -> tuple[pl.Expr, pl.Expr, tuple[pl.Expr, ...]]:
+    """`session_attributes`' expressions for one raw schema."""
+    schema = pl.Schema(fields)
     snapshot_name = _CONFIGURATION[0]
     snapshot = _field(schema, snapshot_name, canonical_tree()[snapshot_name])
 
@@ -314,15 +339,9 @@ def session_attributes(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
             expr = expr.struct.field(name)
         return expr.str.strip_chars()
 
-    return (
-        frame.filter(_raw_event_type(schema).is_in(SESSION_EVENT_TYPES))
-        .with_columns(snapshot.alias(_SNAPSHOT))
-        .select(
-            pl.lit(source_file, pl.String()).alias("source_file"),
-            pl.col("source_row").cast(pl.Int64),
-            *(attribute(path).alias(flat) for flat, path in ATTRIBUTE_PATHS.items()),
-        )
-    )
+    attributes = tuple(attribute(path).alias(flat) for flat, path in ATTRIBUTE_PATHS.items())
+    is_session = _raw_event_type(schema).is_in(SESSION_EVENT_TYPES)
+    return is_session, snapshot.alias(_SNAPSHOT), attributes
 
 
 _SNAPSHOT = "__current_snapshot__"
@@ -335,6 +354,15 @@ def with_reasons(flat: pl.LazyFrame, partition_day: date, neighbour_days: int = 
     (one day on each side where partitions follow arrival time, none where they follow event
     time) is quarantined: no report would ever see it.
     """
+    return flat.with_columns(
+        pl.col("event_type").str.to_uppercase(),
+        _reason(partition_day, neighbour_days).alias("reason"),
+    ).drop("timestamp_problem", "record_problem")
+
+
+# A day's files share these expressions: built once, not once per file (a day is 96-288 files).
+@lru_cache(maxsize=64)
+def _reason(partition_day: date, neighbour_days: int) -> pl.Expr:
     earliest = datetime.combine(partition_day - timedelta(days=neighbour_days), time(0))
     latest = datetime.combine(partition_day + timedelta(days=1 + neighbour_days), time(0))
     missing = [
@@ -348,7 +376,7 @@ def with_reasons(flat: pl.LazyFrame, partition_day: date, neighbour_days: int = 
     )
     missing_list = pl.concat_str(missing, separator=", ", ignore_nulls=True)
     naive_ts = pl.col("event_ts").dt.replace_time_zone(None)
-    reason = (
+    return (
         pl.when(pl.col("record_problem").is_not_null())
         .then(pl.col("record_problem"))
         .when(missing_list != "")
@@ -362,10 +390,6 @@ def with_reasons(flat: pl.LazyFrame, partition_day: date, neighbour_days: int = 
             + pl.col("event_timestamp")
         )
     )
-    return flat.with_columns(
-        pl.col("event_type").str.to_uppercase(),
-        reason.alias("reason"),
-    ).drop("timestamp_problem", "record_problem")
 
 
 def _outside_partition(partition_day: date, neighbour_days: int) -> str:

@@ -111,17 +111,23 @@ def with_last_activity(sessions: pl.DataFrame, agent_activity: pl.DataFrame) -> 
     """Add `last_activity_ts`: for a session with no logout, the latest instant in
     `[login, bound)` at which its agent did anything; null for every other session.
 
-    `agent_activity` must cover the window (a session with no logout has its login in it).
+    `agent_activity` must cover the window (a session with no logout has its login in it); its
+    agents may be text or categories.
     """
+    activity_agents = agent_activity.schema["agent_arn"]
     open_sessions = sessions.filter(pl.col("logout_ts").is_null()).with_row_index("session")
     latest = (
         open_sessions.select("session", "agent_arn", "login_ts", "bound_ts")
         .sort("bound_ts")
         .join_asof(
             # Only agents with an open session matter: cut the rows before the sort.
-            agent_activity.join(open_sessions.select("agent_arn"), on="agent_arn", how="semi").sort(
-                "event_ts"
-            ),
+            agent_activity.join(
+                open_sessions.select(pl.col("agent_arn").cast(activity_agents)),
+                on="agent_arn",
+                how="semi",
+            )
+            .with_columns(pl.col("agent_arn").cast(pl.String))
+            .sort("event_ts"),
             left_on="bound_ts",
             right_on="event_ts",
             by="agent_arn",

@@ -454,6 +454,57 @@ def test_an_empty_file_has_no_records(tmp_path):
     assert read_day(tmp_path).height == 0
 
 
+# -- the lookback read: LOGIN/LOGOUT lines found by their bytes ---------------------------------
+
+
+def _compact(record: dict) -> bytes:
+    """A record as Connect writes it: no spaces after separators, which the byte markers need."""
+    return json.dumps(record, separators=(",", ":")).encode()
+
+
+_BEAT = event("HEART_BEAT", "2026-11-02T08:05:00Z")
+_LOGIN = event("LOGIN", "2026-11-02T08:00:00Z")
+_LOGOUT = event("LOGOUT", "2026-11-02T09:00:00Z")
+_OTHER = event("LOGGED_ELSEWHERE", "2026-11-02T08:30:00Z")  # starts like a session type
+
+
+@pytest.mark.parametrize(
+    ("case", "data", "candidate_rows"),
+    [
+        ("markers", b"\n".join(map(_compact, [_BEAT, _LOGIN, _BEAT, _LOGOUT])) + b"\n", [2, 4]),
+        ("no final newline", b"\n".join(map(_compact, [_LOGIN, _BEAT, _LOGOUT])), [1, 3]),
+        ("trailing blanks", b"\n".join(map(_compact, [_BEAT, _LOGIN])) + b"\n \n\n", [2]),
+        ("unknown LOG type", b"\n".join(map(_compact, [_LOGIN, _OTHER, _BEAT])), [1, 2]),
+        (
+            "lower-case type",
+            _compact(_BEAT) + b"\n" + _compact({**_LOGIN, "EventType": "login"}),
+            [2],
+        ),
+        (
+            "two on one line",
+            b"\n".join([_compact(_BEAT), _compact(_LOGIN) + _compact(_LOGOUT)]),
+            [2, 3],
+        ),
+        ("blank line", b"\n\n".join(map(_compact, [_LOGIN, _BEAT, _LOGOUT])), [1, 3]),
+    ],
+)
+def test_the_lookback_read_keeps_every_record_that_may_bound_a_session(
+    tmp_path, case, data, candidate_rows
+):
+    path = os.path.join(partition_dir(str(tmp_path), DAY_TEXT), "stream-1")
+    with open(path, "wb") as handle:
+        handle.write(gzip.compress(data))
+    [file] = ingest.partition_files(str(tmp_path), DAY)
+
+    lookback = ingest.read_file(file, DAY, session_candidates_only=True).checked.collect()
+    full = ingest.read_file(file, DAY).checked.collect()
+
+    assert reasons(full) == []
+    assert lookback["source_row"].to_list() == candidate_rows
+    activity_only = pl.col("event_type").is_in(["HEART_BEAT", "STATE_CHANGE"])
+    assert lookback.equals(full.filter(~activity_only))
+
+
 # -- optional attributes ------------------------------------------------------------------------
 
 

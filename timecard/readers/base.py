@@ -18,6 +18,9 @@ class RawRecords:
     frame: pl.LazyFrame  # raw fields under the file's own names, plus a 1-based `source_row`
     format: str  # parquet | json | json-gzip
     shape: str  # nested | json-text (Parquet); ndjson | concatenated | multi-line (JSON)
+    # The records attributes are taken from, when the reader has a cheaper read for them than
+    # `frame` (same names, a subset of the records); read only if attributes are needed.
+    attribute_records: pl.LazyFrame | None = None
 
 
 class Reader(Protocol):

@@ -18,7 +18,6 @@ type after parsing.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zlib
@@ -33,7 +32,9 @@ if TYPE_CHECKING:
 GZIP_MAGIC = b"\x1f\x8b"
 _CORE = ("EventId", "EventType", "EventTimestamp", "AgentARN")
 _SESSION_TYPES = ("LOGIN", "LOGOUT")
-_SESSION_MARKERS = tuple(f'"EventType":"{name}"'.encode() for name in _SESSION_TYPES)
+# `"EventType":"LOG` then `IN"` or `OUT"`: one scan finds both session types.
+_SESSION_PREFIX = b'"EventType":"LOG'
+_SESSION_SUFFIXES = (b'IN"', b'OUT"')
 _ACTIVITY_MARKERS = (b'"EventType":"HEART_BEAT"', b'"EventType":"STATE_CHANGE"')
 PROBLEM_COLUMN = "__problem__"
 # Bytes that are not UTF-8, as `surrogateescape` decoding keeps them.
@@ -50,13 +51,14 @@ class JsonReader:
         if data.startswith(GZIP_MAGIC):
             fmt = "json-gzip"
             data = _gunzip(url, data)
-        if not data.strip():
+        if not data or data.isspace():  # isspace stops at the first other byte: no copy
             return RawRecords(_empty(), fmt, "ndjson")
         lines, shape = _as_lines(data)
         if lines is not None:
-            frame = _read_lines(lines, session_candidates_only)
-            if frame is not None:
-                return RawRecords(frame.lazy(), fmt, shape)
+            read = _read_lines(lines, session_candidates_only)
+            if read is not None:
+                core, attribute_records = read
+                return RawRecords(core.lazy(), fmt, shape, attribute_records.lazy())
         records = _scan_records(data)
         if not any(PROBLEM_COLUMN not in record for record in records):
             first = records[0][PROBLEM_COLUMN]
@@ -88,22 +90,35 @@ def _empty() -> pl.LazyFrame:
 
 def _as_lines(data: bytes) -> tuple[bytes | None, str]:
     """The records one per line, when the file is newline-delimited or concatenated with no
-    delimiter; None when it needs the careful reading (multi-line records, blank lines, CR)."""
-    if b"\r" in data or b"\n\n" in data or not data.lstrip().startswith(b"{"):
+    delimiter; None when it needs the careful reading (multi-line records, CR line ends).
+
+    Only the first line is looked at to tell the two shapes apart, so a file is not copied or
+    scanned again: a later line holding `}{`, a blank line or a multi-line record makes the
+    native parse below fail or miscount, and the file then takes the careful reading.
+    """
+    data = data.lstrip()  # free unless there is white space before the first record
+    if b"\r" in data or not data.startswith(b"{"):
         return None, ""
-    # Between two records `}{` can only be a record boundary: inside a string it would leave
-    # both halves invalid, which the parse below detects.
-    if b"}{" in data:
-        return data.strip().replace(b"}{", b"}\n{"), "concatenated"
-    return data.strip(), "ndjson"
+    first_line_end = data.find(b"\n")
+    if data.find(b"}{", 0, first_line_end if first_line_end >= 0 else len(data)) >= 0:
+        # Between two records `}{` can only be a record boundary: inside a string it would
+        # leave both halves invalid, which the parse below detects.
+        return data.replace(b"}{", b"}\n{"), "concatenated"
+    return data, "ndjson"
 
 
-def _read_lines(lines: bytes, session_candidates_only: bool) -> pl.DataFrame | None:
-    """Parse one-record-per-line data natively; None when it does not parse cleanly."""
+def _read_lines(
+    lines: bytes, session_candidates_only: bool
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Parse one-record-per-line data natively: the core fields of the records, and the
+    LOGIN/LOGOUT records with their attributes too. None when it does not parse cleanly."""
     import polars as pl
 
-    count = lines.count(b"\n") + 1
-    marked = _session_lines(lines, count)
+    # Trailing white space (the usual final newline) is left in place rather than copied away.
+    end = len(lines)
+    while end and lines[end - 1] in b" \t\n":
+        end -= 1
+    count, marked = _session_lines(lines, end)
     try:
         if marked is not None and session_candidates_only:
             numbers, chosen = marked
@@ -118,7 +133,11 @@ def _read_lines(lines: bytes, session_candidates_only: bool) -> pl.DataFrame | N
         return None
     if not _has_core_names(core):
         return None
-    return core.join(_attributes(*marked), on="source_row", how="left", maintain_order="left")
+    numbers = marked[0]
+    with_attributes = core.filter(pl.col("source_row").is_in(numbers)).join(
+        _attributes(*marked), on="source_row", how="left", maintain_order="left"
+    )
+    return core, with_attributes
 
 
 def _parse(lines: bytes, expected: int, numbers) -> pl.DataFrame:
@@ -126,7 +145,7 @@ def _parse(lines: bytes, expected: int, numbers) -> pl.DataFrame:
 
     if not expected:
         return pl.DataFrame(schema={"source_row": pl.Int64, **_core_schema()})
-    frame = pl.read_ndjson(io.BytesIO(lines), schema=_core_schema())
+    frame = pl.read_ndjson(lines, schema=_core_schema())
     if frame.height != expected:
         raise ValueError("not one JSON object per line")
     return frame.with_columns(source_row=pl.Series(numbers, dtype=pl.Int64))
@@ -169,32 +188,39 @@ def _json_or_none(line: bytes):
         return None
 
 
-def _session_lines(lines: bytes, count: int) -> tuple[list[int], list[bytes]] | None:
-    """The numbers and text of the lines marked LOGIN or LOGOUT, when markers account for every
-    line (each one a known type, spelled as Connect writes it); else None."""
+def _session_lines(lines: bytes, end: int) -> tuple[int, tuple[list[int], list[bytes]] | None]:
+    """The number of lines before `end`, and the numbers and text of the lines marked LOGIN or
+    LOGOUT when markers account for every line (each one a known type, spelled as Connect
+    writes it, one per line), else None.
+
+    Each scan below is a plain substring search over the decompressed file; the line numbers
+    come from one count of newlines, made piece by piece between the marked lines.
+    """
     activity = sum(lines.count(marker) for marker in _ACTIVITY_MARKERS)
-    starts = sorted(
-        lines.rfind(b"\n", 0, position) + 1
-        for marker in _SESSION_MARKERS
-        for position in _positions(lines, marker)
-    )
-    if activity + len(starts) != count or len(set(starts)) != len(starts):
-        return None
-    numbers, chosen, number, previous = [], [], 1, 0
-    for start in starts:
-        number += lines.count(b"\n", previous, start)
-        previous = start
-        end = lines.find(b"\n", start)
-        numbers.append(number)
-        chosen.append(lines[start : end if end >= 0 else len(lines)])
-    return numbers, chosen
-
-
-def _positions(data: bytes, marker: bytes):
-    position = data.find(marker)
+    numbers: list[int] = []
+    chosen: list[bytes] = []
+    number, counted_to, position = 1, 0, lines.find(_SESSION_PREFIX)
     while position >= 0:
-        yield position
-        position = data.find(marker, position + len(marker))
+        after = position + len(_SESSION_PREFIX)
+        start = lines.rfind(b"\n", 0, position) + 1
+        # "LOG..." but neither type (some other type, parsed to find out), or a second marker
+        # on one line.
+        if not lines.startswith(_SESSION_SUFFIXES, after) or start < counted_to:
+            return lines.count(b"\n", 0, end) + 1, None
+        number += lines.count(b"\n", counted_to, start)
+        line_end = lines.find(b"\n", after)
+        line_end = line_end if line_end >= 0 else len(lines)
+        numbers.append(number)
+        chosen.append(lines[start:line_end])
+        counted_to = line_end
+        position = lines.find(_SESSION_PREFIX, line_end)
+    # The newlines before the first unmarked line and after the last marked one complete the
+    # count: number is the number of the last marked line, or 1.
+    if numbers:
+        count = number + lines.count(b"\n", counted_to, end)
+    else:
+        count = lines.count(b"\n", 0, end) + 1
+    return count, (numbers, chosen) if activity + len(numbers) == count else None
 
 
 # -- the careful reading: any mix of shapes, bad records quarantined ------------------------------
