@@ -51,4 +51,9 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     prepared = dag_tasks.plan_adhoc_window()
-    dag_tasks.report_run(prepared["spec"], prepared["plan"], dag_tasks.report_asset("adhoc"))
+    dag_tasks.report_run(
+        prepared["spec"],
+        prepared["plan"],
+        dag_tasks.report_asset("adhoc"),
+        prepared["completeness"],
+    )

@@ -46,7 +46,6 @@ for definition in definitions:
             f"`{definition.prefix or '(none)'}`. Row limit: {definition.max_rows:,}."
         ),
     ) as dag:
-        window_plan = dag_tasks.plan_scheduled_window(spec, schedule)
         asset = dag_tasks.report_asset(definition.slug)
-        dag_tasks.report_run(spec, window_plan, asset, on_published=email)
+        dag_tasks.scheduled_report_run(definition, spec, schedule, asset, on_published=email)
     globals()[dag.dag_id] = dag

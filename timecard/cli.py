@@ -6,13 +6,31 @@ import argparse
 import os
 import sys
 import traceback
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from timecard.ddl import DIALECTS
 from timecard.errors import TimecardError, UsageError
 from timecard.reports_cli import add_reports_parser
 from timecard.settings import get_settings
 from timecard.timerange import PRESETS
+
+# `generate-events` shapes, as in timecard.generate.SHAPES (kept here: no Polars import to parse).
+GENERATED_SHAPES = (
+    "ndjson",
+    "ndjson-gz",
+    "concatenated",
+    "concatenated-gz",
+    "pretty",
+    "mixed",
+    "mixed-gz",
+    "ndjson-lower",
+    "parquet",
+    "parquet-pyarrow",
+    "parquet-glue-struct",
+    "parquet-glue-string",
+    "parquet-json-text-camel",
+)
+FORMAT_SHAPES = {"parquet": "parquet", "ndjson": "ndjson-gz"}
 
 
 def _add_filter_options(parser: argparse.ArgumentParser) -> None:
@@ -94,8 +112,29 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
     generate.add_argument("--days", required=True, type=int, metavar="D")
     generate.add_argument("--seed", type=int, default=0, metavar="S")
-    generate.add_argument("--format", choices=("parquet", "ndjson"), default="parquet")
-    generate.add_argument("--layout", choices=("date", "ymd", "firehose"), default="date")
+    shape = generate.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--shape",
+        choices=GENERATED_SHAPES,
+        help="how files hold the records (default parquet; see README)",
+    )
+    shape.add_argument(
+        "--format",
+        choices=tuple(FORMAT_SHAPES),
+        help="older spelling: parquet is --shape parquet, ndjson is --shape ndjson-gz",
+    )
+    generate.add_argument(
+        "--layout",
+        default="date",
+        metavar="LAYOUT",
+        help="date, ymd, firehose, or a template such as 'clientname=acme/rowdate={date}'",
+    )
+    generate.add_argument(
+        "--partition-time",
+        choices=("arrival", "event"),
+        default="arrival",
+        help="file records under their arrival time (Firehose prefixes) or EventTimestamp",
+    )
     generate.set_defaults(func=_run_generate)
 
     backfill = commands.add_parser(
@@ -120,6 +159,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     backfill.set_defaults(func=_run_backfill)
 
+    republish = commands.add_parser(
+        "republish",
+        help="check a saved report's published windows for late raw data and republish those "
+        "that changed",
+    )
+    republish.add_argument("slug", metavar="SLUG")
+    republish.add_argument(
+        "--since",
+        required=True,
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="first window's local start date (YYYY-MM-DD) to check",
+    )
+    republish.set_defaults(func=_run_republish)
     ddl = commands.add_parser(
         "ddl", help="print a table definition of a saved report's published Parquet files"
     )
@@ -144,6 +197,8 @@ def _run_report(args: argparse.Namespace) -> int:
     else:
         window = timerange.custom_range(args.start, args.end, args.tz)
     settings = get_settings()
+    if warning := _recent_window_warning(window.end, settings.settle_minutes, datetime.now(UTC)):
+        print(f"timecard: warning: {warning}", file=sys.stderr)
     request = engine.ReportRequest(
         events_root=args.events,
         time_range=window,
@@ -168,6 +223,18 @@ def _run_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _recent_window_warning(end: datetime, settle_minutes: float, now: datetime) -> str | None:
+    """A report does not wait for late events (scheduled runs do): say when some may be missing."""
+    if now >= end + timedelta(minutes=settle_minutes):
+        return None
+    return (
+        f"the range ends at {end.isoformat()}, less than {settle_minutes:g} minutes "
+        "(TIMECARD_SETTLE_MINUTES) before now: Kinesis Firehose delivers events up to 15 minutes "
+        "late, so the last events of the range may be missing. Run the report again later for "
+        "a complete one."
+    )
 
 
 _OPTION = {
@@ -204,8 +271,9 @@ def _run_generate(args: argparse.Namespace) -> int:
         start=args.start,
         days=args.days,
         seed=args.seed,
-        fmt=args.format,
+        shape=args.shape or FORMAT_SHAPES.get(args.format, "parquet"),
         layout=args.layout,
+        partition_time=args.partition_time,
     )
     print(f"timecard: generated {summary}", file=sys.stderr)
     return 0
@@ -215,6 +283,12 @@ def _run_backfill(args: argparse.Namespace) -> int:
     from timecard.backfill import exit_code, run_backfill
 
     return exit_code(run_backfill(args.slug, args.first, args.last))
+
+
+def _run_republish(args: argparse.Namespace) -> int:
+    from timecard.republish import exit_code, run_republish
+
+    return exit_code(run_republish(args.slug, args.since))
 
 
 def _run_ddl(args: argparse.Namespace) -> int:

@@ -27,6 +27,11 @@ The slug is the file name without `.yaml`, so it is unique by construction. A fi
     layout: "clientname=acme/rowdate={date}"    # optional raw partition layout (timecard.landing);
                                                 #   default TIMECARD_EVENTS_LAYOUT, else auto
     partition_time: arrival                     # arrival | event; default TIMECARD_PARTITION_TIME
+    completeness:                               # optional; how long a scheduled run waits for
+      settle_minutes: 15                        #   events stamped this long after the window end
+      max_wait_minutes: 60                      #   ... but no longer than this after it
+                                                #   (defaults TIMECARD_SETTLE_MINUTES and
+                                                #   TIMECARD_MAX_WAIT_MINUTES; fractions allowed)
 
 Decisions:
 - A scheduled report is always published, as in Amazon Connect (a report must be published to
@@ -100,7 +105,9 @@ TOP_LEVEL_KEYS = (
     "notify",
     "layout",
     "partition_time",
+    "completeness",
 )
+COMPLETENESS_KEYS = ("settle_minutes", "max_wait_minutes")
 FORMATS = ("csv", "parquet")
 NOTIFY_KEYS = ("email", "on")
 NOTIFY_EVENTS = ("published", "failed", "row_limit")
@@ -146,6 +153,9 @@ class ReportDefinition:
     # How the raw events land; None: the environment's default (TIMECARD_EVENTS_LAYOUT, ...).
     layout: str | None = None
     partition_time: str | None = None
+    # The completeness gate of scheduled runs; None: the environment's default.
+    settle_minutes: float | None = None
+    max_wait_minutes: float | None = None
 
     @property
     def filters(self) -> Filters:
@@ -232,6 +242,15 @@ class ReportDefinition:
             data["layout"] = self.layout
         if self.partition_time:
             data["partition_time"] = self.partition_time
+        completeness = {
+            key: value
+            for key, value in zip(
+                COMPLETENESS_KEYS, (self.settle_minutes, self.max_wait_minutes), strict=True
+            )
+            if value is not None
+        }
+        if completeness:
+            data["completeness"] = completeness
         return data
 
     def to_yaml(self) -> str:
@@ -341,6 +360,7 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
     formats = _formats(data.get("formats"), problems)
     notify_email, notify_on = _notify(data.get("notify"), problems)
     layout, partition_time = _landing(data.get("layout"), data.get("partition_time"), problems)
+    settle_minutes, max_wait_minutes = _completeness(data.get("completeness"), problems)
     if problems:
         raise DefinitionError(source, problems)
     return ReportDefinition(
@@ -365,6 +385,8 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
         notify_on=notify_on,
         layout=layout,
         partition_time=partition_time,
+        settle_minutes=settle_minutes,
+        max_wait_minutes=max_wait_minutes,
     )
 
 
@@ -661,6 +683,36 @@ def _landing(layout: object, partition_time: object, problems: list[str]):
         )
         partition_time = None
     return layout, partition_time
+
+
+def _completeness(value: object, problems: list[str]) -> tuple[float | None, float | None]:
+    """settle_minutes and max_wait_minutes, each optional: numbers of minutes, at least 0."""
+    if value is None:
+        return None, None
+    if not isinstance(value, dict):
+        problems.append(
+            "completeness: must be a mapping such as {settle_minutes: 15, max_wait_minutes: 60}."
+        )
+        return None, None
+    problems += _unknown_keys(value, COMPLETENESS_KEYS, "completeness.")
+    minutes = []
+    for key in COMPLETENESS_KEYS:
+        number = value.get(key)
+        if number is not None and (
+            isinstance(number, bool)
+            or not isinstance(number, int | float)
+            or not 0 <= number < float("inf")
+        ):
+            problems.append(f"completeness.{key}: must be a number of minutes, at least 0.")
+            number = None
+        minutes.append(number)
+    settle, max_wait = minutes
+    if settle is not None and max_wait is not None and max_wait < settle:
+        problems.append(
+            f"completeness: max_wait_minutes ({max_wait:g}) is shorter than settle_minutes "
+            f"({settle:g}); a run would give up before the events it waits for could land."
+        )
+    return settle, max_wait
 
 
 def _bounded_int(

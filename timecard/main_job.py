@@ -11,6 +11,7 @@ the condensed cache and the published reports.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,9 @@ def run_report_dags(now: datetime) -> list[dict]:
 
 
 def main() -> int:
+    # The sample events are complete the moment they are generated: the demo must not wait for
+    # late Firehose files (the completeness gate) when it runs just after a window ends.
+    os.environ["TIMECARD_SETTLE_MINUTES"] = os.environ["TIMECARD_MAX_WAIT_MINUTES"] = "0"
     settings = get_settings()
     airflow_env.configure(settings.home)
     say(f"timecard home: {settings.home}")

@@ -273,25 +273,43 @@ def validate(spec: ReportSpec, staged: dict) -> dict:
 # -- 5. publish -----------------------------------------------------------------------------------
 
 
-def publish(spec: ReportSpec, window_plan: dict, staged: dict, dag_id: str, run_id: str) -> dict:
+def publish(
+    spec: ReportSpec,
+    window_plan: dict,
+    staged: dict,
+    dag_id: str,
+    run_id: str,
+    completeness: str | None = None,
+) -> dict:
     """Write the data files (CSV, typed Parquet), then the manifest that covers them: a reader
-    who sees the manifest sees whole files."""
-    from transforms.report import to_csv_bytes
+    who sees the manifest sees whole files.
 
+    Files that differ from those published before are a new revision: the manifest counts
+    revisions (the first publish is 1) and names the previous file's sha256 (the CSV's, else
+    the Parquet file's). `completeness` says why the run did not wait longer
+    (timecard.completeness); a republish keeps the original's.
+    """
     staging = staged["staging"]
     report = storage.read_parquet(storage.join(staging, "report.parquet"))
     quarantine = storage.read_parquet(storage.join(staging, "quarantine.parquet"))
     urls = output_urls(spec, window_plan["local_date"])
-    files = {}
-    if "csv" in spec.formats:
-        files["csv"] = to_csv_bytes(report)
-    if "parquet" in spec.formats:
-        files["parquet"] = storage.read_bytes(storage.join(staging, "sessions.parquet"))
-    digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    if _published_sha256s(urls["manifest"]) not in (None, digests):
-        # The report changed: retract the old manifest first, so that no reader ever pairs it
-        # with new files if this publish dies between the writes.
-        storage.delete(urls["manifest"])
+    files = data_files(spec, staged, report)
+    previous = read_manifest(urls["manifest"])
+    revision = {"revision": 1}
+    if previous is not None:
+        # A byte-identical rerun keeps the revision; a manifest from before revisions counts as 1.
+        revision = {"revision": previous.get("revision", 1)}
+        if "previous_sha256" in previous:
+            revision["previous_sha256"] = previous["previous_sha256"]
+        completeness = completeness or previous.get("completeness")
+        if published_sha256s(previous) != sha256s(files):
+            revision = {
+                "revision": revision["revision"] + 1,
+                "previous_sha256": next(iter(published_sha256s(previous).values()), None),
+            }
+            # The report changed: retract the old manifest first, so that no reader ever pairs
+            # it with new files if this publish dies between the writes.
+            storage.delete(urls["manifest"])
     for name in FORMATS:
         if name in files:
             storage.write_bytes(urls[name], files[name])
@@ -304,23 +322,54 @@ def publish(spec: ReportSpec, window_plan: dict, staged: dict, dag_id: str, run_
         storage.delete(urls["quarantine"])  # a rerun must not leave an outdated one behind
     manifest = build_manifest(spec, window_plan, staged["summary"], files, report.height)
     manifest |= {"dag_id": dag_id, "run_id": run_id, "quarantine": bool(quarantine.height)}
-    storage.write_bytes(
-        urls["manifest"], json.dumps(manifest, indent=2, ensure_ascii=False).encode()
-    )
+    manifest |= revision | ({"completeness": completeness} if completeness else {})
+    write_manifest(urls["manifest"], manifest)
     storage.delete(staging)
     return {
         **{name: urls[name] for name in files},
         "manifest": urls["manifest"],
         "rows": report.height,
+        "revision": manifest["revision"],
     }
 
 
-def _published_sha256s(manifest_url: str) -> dict[str, str] | None:
+def data_files(spec: ReportSpec, staged: dict, report=None) -> dict[str, bytes]:
+    """The bytes of each data file a staged report publishes, by format."""
+    from transforms.report import to_csv_bytes
+
+    staging = staged["staging"]
+    files = {}
+    if "csv" in spec.formats:
+        if report is None:
+            report = storage.read_parquet(storage.join(staging, "report.parquet"))
+        files["csv"] = to_csv_bytes(report)
+    if "parquet" in spec.formats:
+        files["parquet"] = storage.read_bytes(storage.join(staging, "sessions.parquet"))
+    return files
+
+
+def sha256s(files: dict[str, bytes]) -> dict[str, str]:
+    return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+
+
+def published_sha256s(manifest: dict) -> dict[str, str]:
+    return {name: manifest[name]["sha256"] for name in FORMATS if name in manifest}
+
+
+def asset_event_extra(published: dict, slug: str, local_date: str) -> dict:
+    """What each Asset event of a report tells a warehouse DAG: exactly what to load."""
+    return {**published, "report_slug": slug, "local_date": local_date}
+
+
+def read_manifest(manifest_url: str) -> dict | None:
     try:
-        manifest = json.loads(storage.read_bytes(manifest_url))
+        return json.loads(storage.read_bytes(manifest_url))
     except FileNotFoundError:
         return None
-    return {name: manifest[name]["sha256"] for name in FORMATS if name in manifest}
+
+
+def write_manifest(manifest_url: str, manifest: dict) -> None:
+    storage.write_bytes(manifest_url, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
 
 
 def build_manifest(

@@ -29,6 +29,10 @@ ENV_VARS = (
     "TIMECARD_REPORTS_DIR",
     "TIMECARD_AWS_CONN_ID",
     "TIMECARD_ABANDONED_AFTER_MINUTES",
+    "TIMECARD_SETTLE_MINUTES",
+    "TIMECARD_MAX_WAIT_MINUTES",
+    "TIMECARD_GATE_POKE_SECONDS",
+    "TIMECARD_LATE_DATA_HORIZON_DAYS",
     "TIMECARD_POSTGRES_CONN_ID",
     "TIMECARD_SMTP_CONN_ID",
     "TIMECARD_UI_BASE_URL",
@@ -66,6 +70,14 @@ class Settings:
     s3: S3Settings
     # A session with no logout whose Last activity is older than this is "possibly abandoned".
     abandoned_after_minutes: int = 60
+    # The completeness gate of scheduled runs (timecard.completeness): wait for events stamped
+    # `settle` after the window end, but no longer than `max_wait` after it; look every
+    # `gate_poke_seconds`. Minutes may be fractional.
+    settle_minutes: float = 15
+    max_wait_minutes: float = 60
+    gate_poke_seconds: float = 60
+    # How far back the hourly late-data check looks at published windows.
+    late_data_horizon_days: int = 7
     # The Airflow connection of the example PostgreSQL load DAG; unset, that DAG does not exist.
     postgres_conn_id: str | None = None
     # The Airflow connection (SMTP provider) that report emails are sent through.
@@ -93,6 +105,10 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         reports_dir=env.get("TIMECARD_REPORTS_DIR") or str(default_reports),
         s3=_s3_settings(env),
         abandoned_after_minutes=_positive_int(env, "TIMECARD_ABANDONED_AFTER_MINUTES", 60),
+        settle_minutes=_number(env, "TIMECARD_SETTLE_MINUTES", 15, low=0),
+        max_wait_minutes=_number(env, "TIMECARD_MAX_WAIT_MINUTES", 60, low=0),
+        gate_poke_seconds=_number(env, "TIMECARD_GATE_POKE_SECONDS", 60, low=1),
+        late_data_horizon_days=_positive_int(env, "TIMECARD_LATE_DATA_HORIZON_DAYS", 7),
         postgres_conn_id=env.get("TIMECARD_POSTGRES_CONN_ID") or None,
         smtp_conn_id=env.get("TIMECARD_SMTP_CONN_ID") or "smtp_default",
         ui_base_url=(env.get("TIMECARD_UI_BASE_URL") or "http://localhost:8080").rstrip("/"),
@@ -127,6 +143,26 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
             "Fix the environment of the process that reads it."
         )
     return int(raw)
+
+
+def _number(env: dict[str, str], name: str, default: float, low: float) -> float:
+    """A decimal number of at least `low`, such as 15 or 0.25."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value < float("inf"):
+        from timecard.errors import TimecardError
+
+        raise TimecardError(
+            f"{name} must be a number of at least {low:g}, such as {default:g} or 0.5 "
+            f"(default {default:g}); it is {raw[:40]!r}. Fix the environment of the process "
+            "that reads it."
+        )
+    return value
 
 
 def _s3_settings(env: dict[str, str]) -> S3Settings:

@@ -30,10 +30,16 @@ def test_one_dag_per_scheduled_report_and_nothing_for_unscheduled(reports_dir):
     write_definition(reports_dir, "adhoc-only", "name: Only by hand\n")
     bag = parse_dags()
     assert bag.import_errors == {}
-    assert sorted(bag.dags) == ["timecard_adhoc", "timecard_daily-seoul", "timecard_weekly"]
+    assert sorted(bag.dags) == [
+        "timecard_adhoc",
+        "timecard_daily-seoul",
+        "timecard_late_data",
+        "timecard_weekly",
+    ]
     dag = bag.dags["timecard_daily-seoul"]
     assert dag.timetable.summary == "daily at 00:00 Asia/Seoul"
     assert [t.task_id for t in dag.topological_sort()] == [
+        "wait_for_events",
         "plan_scheduled_window",
         "list_raw_days",
         "condense_day",
@@ -122,6 +128,8 @@ def test_a_real_run_publishes_csv_then_manifest_and_reruns_identically(
         "timezone": "Asia/Seoul",
     }
     assert manifest["dag_id"] == "timecard_daily-seoul" and manifest["run_id"]
+    # A window whose deadline passed long before the run started is not waited for.
+    assert (manifest["completeness"], manifest["revision"]) == ("elapsed", 1)
     assert set(manifest["event_cache_fingerprints"]) >= {"2026-11-01", "2026-11-02"}
     assert not storage.list_files(
         storage.join(storage.normalize(str(small_events.parent)), "output", "_staging")

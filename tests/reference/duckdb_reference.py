@@ -8,13 +8,20 @@ Python only finds the partition files, sniffs their format and lines up their co
 validity, de-duplication, sessions, window, filters, Last activity, row order and formatting
 are all SQL.
 
+What it reads: partitions in a layout template (`date={date}`, `year={yyyy}/month={MM}/day={dd}`,
+`{yyyy}/{MM}/{dd}/{HH}`, or any other with `{date}` or `{yyyy}`, `{MM}`, `{dd}`; every file
+below a day's folder belongs to the day), filed by arrival time (one neighbour day is read on
+each side) or by event time (none). JSON files hold records one per line, back to back, pretty
+or mixed, gzip'd or not (told by content). Parquet has nested structs or JSON-text snapshots.
+Parquet names are matched case-insensitively; JSON keys as the event stream spells them or all
+lower-case. A text column met on the way down a record path (a snapshot, AgentHierarchyGroups
+stored as `string`) holds JSON text, in which the rest of the path is looked up.
+
 Like timecard, it trims edge white space (Unicode's White_Space characters) from every text field
 of a record, and a blank required field counts as missing.
 
-Simplifications, on purpose: local folders only; NDJSON keys are matched exactly as the event
-stream spells them (only Parquet names are matched case-insensitively, as Glue lower-cases them);
-a Parquet timestamp column without a time zone is read as UTC; invalid records are skipped rather
-than quarantined, and nothing is counted.
+Simplifications, on purpose: local folders only; a Parquet timestamp column without a time zone
+is read as UTC; invalid records are skipped rather than quarantined, and nothing is counted.
 """
 
 from __future__ import annotations
@@ -60,6 +67,14 @@ _RECORD_PATHS = {
     **{f"level{n}": (*_HIERARCHY, f"Level{n}", "Name") for n in range(1, 6)},
 }
 
+# The layouts read when none is given, and the names that stand for them.
+_PRESET_LAYOUTS = {
+    "date": "date={date}",
+    "ymd": "year={yyyy}/month={MM}/day={dd}",
+    "firehose": "{yyyy}/{MM}/{dd}/{HH}",
+}
+_DAY_PLACEHOLDERS = ("{date}", "{yyyy}", "{MM}", "{dd}")
+
 _NAIVE_TIMESTAMP_TYPES = {"timestamp", "timestamp_ns", "timestamp_ms", "timestamp_s"}
 _COMPOUND_TYPES = {"struct", "list", "array", "map", "union", "null"}
 # Unicode's White_Space property: what timecard trims from the edges of every text field.
@@ -69,6 +84,9 @@ _WHITE_SPACE += "\u2028\u2029\u202f\u205f\u3000"
 _ISO_INSTANT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}(:?\d{2})?)"
 
 _MACROS = r"""
+-- A leaf as text; objects and arrays are not text.
+CREATE TEMP MACRO json_text(value) AS
+    CASE WHEN json_type(value) NOT IN ('OBJECT', 'ARRAY') THEN value ->> '$' END;
 CREATE TEMP MACRO formula_guard(text) AS
     CASE WHEN left(text, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || text
          ELSE coalesce(text, '') END;
@@ -213,11 +231,22 @@ def reference_report(
     agents=(),
     routing_profiles=(),
     hierarchies=(),
+    layout: str | None = None,
+    partition_time: str = "arrival",
 ) -> list[dict[str, str]]:
-    """The report rows in report order, each keyed by the CSV header, valued as the CSV holds it."""
+    """The report rows in report order, each keyed by the CSV header, valued as the CSV holds it.
+
+    `layout` is a preset name or template (None: any preset); `partition_time` is "arrival" or
+    "event".
+    """
     _check_parameters(events_root, window_start, window_end, tz, lookback_days)
+    if partition_time not in ("arrival", "event"):
+        raise ValueError(f"partition_time must be 'arrival' or 'event', got {partition_time!r}.")
     lookback_start = window_start - timedelta(days=lookback_days)
-    files = _partition_files(events_root, _partition_days(lookback_start, window_end))
+    templates = [_PRESET_LAYOUTS.get(layout, layout)] if layout else list(_PRESET_LAYOUTS.values())
+    neighbours = 1 if partition_time == "arrival" else 0
+    days = _partition_days(lookback_start, window_end, neighbours)
+    files = _partition_files(events_root, days, templates)
     parameters = {
         "lookback_start": lookback_start.isoformat(),
         "window_start": window_start.isoformat(),
@@ -233,8 +262,8 @@ def reference_report(
     with duckdb.connect() as connection:
         # Instants are compared as TIMESTAMPTZ; only the final formatting looks at `tz`.
         connection.execute("SET TimeZone = 'UTC'")
-        _create_raw_events_view(connection, files)
         connection.execute(_MACROS)
+        _create_raw_events_view(connection, files)
         rows = connection.execute(_REPORT_SQL, parameters).fetchall()
     return [dict(zip(HEADER, row, strict=True)) for row in rows]
 
@@ -266,22 +295,34 @@ def _check_parameters(events_root, window_start, window_end, tz, lookback_days) 
         raise ValueError(f"{tz!r} is not an IANA time zone name.") from error
 
 
-def _partition_days(lookback_start: datetime, window_end: datetime) -> list[date]:
-    """UTC arrival days of events in [lookback_start, window_end), plus a neighbour each side."""
-    first = lookback_start.astimezone(UTC).date() - timedelta(days=1)
-    last = (window_end - timedelta(microseconds=1)).astimezone(UTC).date() + timedelta(days=1)
+def _partition_days(lookback_start: datetime, window_end: datetime, neighbours: int) -> list[date]:
+    """UTC days of events in [lookback_start, window_end), plus `neighbours` days each side."""
+    first = lookback_start.astimezone(UTC).date() - timedelta(days=neighbours)
+    last = (window_end - timedelta(microseconds=1)).astimezone(UTC).date()
+    last += timedelta(days=neighbours)
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def _partition_files(events_root: str, days: list[date]) -> list[str]:
-    """Visible files of the days' partitions in any layout, ordered by (day, path)."""
+def _day_folder(template: str, day: date) -> str:
+    """The folder of one day: the template up to its last folder that names the day, rendered."""
+    segments = template.strip("/").split("/")
+    depth = max(i for i, s in enumerate(segments) if any(p in s for p in _DAY_PLACEHOLDERS)) + 1
+    values = {"{date}": f"{day:%Y-%m-%d}", "{yyyy}": f"{day:%Y}", "{MM}": f"{day:%m}"}
+    values["{dd}"] = f"{day:%d}"
+    rendered = []
+    for segment in segments[:depth]:
+        for placeholder, value in values.items():
+            segment = segment.replace(placeholder, value)
+        rendered.append(segment)
+    return os.path.join(*rendered)
+
+
+def _partition_files(events_root: str, days: list[date], templates: list[str]) -> list[str]:
+    """Visible files below the days' folders in any of the layouts, ordered by (day, path)."""
     found = []
     for day in days:
-        for directory in (
-            os.path.join(events_root, f"date={day:%Y-%m-%d}"),
-            os.path.join(events_root, f"year={day:%Y}", f"month={day:%m}", f"day={day:%d}"),
-            os.path.join(events_root, f"{day:%Y}", f"{day:%m}", f"{day:%d}"),
-        ):
+        for template in templates:
+            directory = os.path.join(events_root, _day_folder(template, day))
             for folder, subfolders, names in os.walk(directory):
                 subfolders[:] = [name for name in subfolders if not _is_hidden(name)]
                 found += [(day, os.path.join(folder, n)) for n in names if not _is_hidden(n)]
@@ -297,7 +338,7 @@ def _sniff_format(path: str) -> str:
         magic = file.read(4)
     if magic == b"PAR1":
         return "parquet"
-    return "ndjson_gzip" if magic.startswith(b"\x1f\x8b") else "ndjson"
+    return "json_gzip" if magic.startswith(b"\x1f\x8b") else "json"
 
 
 def _create_raw_events_view(connection: duckdb.DuckDBPyConnection, files: list[str]) -> None:
@@ -314,48 +355,46 @@ def _create_raw_events_view(connection: duckdb.DuckDBPyConnection, files: list[s
     by_format = defaultdict(list)
     for path in files:
         by_format[_sniff_format(path)].append(path)
-    sources = [
-        (_json_source(by_format[json_format], compression), "ordinality")
-        for json_format, compression in (("ndjson", "none"), ("ndjson_gzip", "gzip"))
+    selects = [
+        _select_json_records(by_format[json_format], compression)
+        for json_format, compression in (("json", "none"), ("json_gzip", "gzip"))
         if by_format[json_format]
     ]
-    sources += _parquet_sources(connection, by_format["parquet"])
-    selects = [_select_record_columns(connection, *source) for source in sources]
+    selects += [
+        _select_record_columns(connection, source)
+        for source in _parquet_sources(connection, by_format["parquet"])
+    ]
     if not selects:
         columns = ", ".join(f"{_column(name, None, None)} AS {name}" for name in _RECORD_PATHS)
         selects = [f"SELECT NULL::BIGINT AS file_no, NULL::BIGINT AS row_no, {columns} LIMIT 0"]
     connection.execute("CREATE TEMP VIEW raw_events AS " + "\nUNION ALL BY NAME\n".join(selects))
 
 
-def _json_source(paths: list[str], compression: str) -> str:
+def _select_json_records(paths: list[str], compression: str) -> str:
+    """Each JSON value of the files is a record, however they are laid out (lines, back to back,
+    pretty-printed)."""
+    source = (
+        f"read_json_objects({_sql_list(paths)}, format='unstructured', "
+        f"compression='{compression}', filename=true) WITH ORDINALITY"
+    )
+    columns = ", ".join(
+        f"{_column(name, _json_path('source.json', path), 'json')} AS {name}"
+        for name, path in _RECORD_PATHS.items()
+    )
     return (
-        f"read_json({_sql_list(paths)}, columns={_json_columns()}, format='newline_delimited', "
-        f"compression='{compression}', filename=true, hive_partitioning=false) WITH ORDINALITY"
+        f"SELECT files.file_no, source.ordinality AS row_no, {columns} "
+        f"FROM {source} AS source JOIN files ON files.path = source.filename"
     )
 
 
-def _json_columns() -> str:
-    """The JSON reader's schema: just the record paths the report uses, every leaf text."""
-    tree: dict = {}
-    for path in _RECORD_PATHS.values():
-        node = tree
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = None
-
-    def sql_type(node: dict | None) -> str:
-        if node is None:
-            return "VARCHAR"
-        return (
-            "STRUCT(" + ", ".join(f"{_identifier(k)} {sql_type(v)}" for k, v in node.items()) + ")"
-        )
-
-    return "{" + ", ".join(f"{_literal(k)}: {_literal(sql_type(v))}" for k, v in tree.items()) + "}"
+def _json_path(expression: str, path: tuple[str, ...]) -> str:
+    """The JSON value at `path` in the JSON `expression`, its keys spelled as the event stream
+    spells them or all lower-case (as the OpenX JSON SerDe writes them)."""
+    pointers = ("/" + "/".join(path), "/" + "/".join(path).lower())
+    return f"coalesce({', '.join(f'json_extract({expression}, {_literal(p)})' for p in pointers)})"
 
 
-def _parquet_sources(
-    connection: duckdb.DuckDBPyConnection, paths: list[str]
-) -> list[tuple[str, str]]:
+def _parquet_sources(connection: duckdb.DuckDBPyConnection, paths: list[str]) -> list[str]:
     """One read_parquet per distinct file schema: each read then has one set of names and types."""
     if not paths:
         return []
@@ -369,18 +408,13 @@ def _parquet_sources(
     for path in paths:
         groups[tuple(schemas[path])].append(path)
     return [
-        (
-            f"read_parquet({_sql_list(group)}, filename=true, file_row_number=true, "
-            "hive_partitioning=false)",
-            "file_row_number",
-        )
+        f"read_parquet({_sql_list(group)}, filename=true, file_row_number=true, "
+        "hive_partitioning=false)"
         for group in groups.values()
     ]
 
 
-def _select_record_columns(
-    connection: duckdb.DuckDBPyConnection, source: str, row_number_column: str
-) -> str:
+def _select_record_columns(connection: duckdb.DuckDBPyConnection, source: str) -> str:
     bound = connection.sql(f"SELECT * FROM {source} LIMIT 0")
     top_level = list(zip(bound.columns, bound.types, strict=True))
     columns = ", ".join(
@@ -388,15 +422,20 @@ def _select_record_columns(
         for name, path in _RECORD_PATHS.items()
     )
     return (
-        f"SELECT files.file_no, source.{row_number_column} AS row_no, {columns} "
+        f"SELECT files.file_no, source.file_row_number AS row_no, {columns} "
         f"FROM {source} AS source JOIN files ON files.path = source.filename"
     )
 
 
 def _resolve(top_level: list, path: tuple[str, ...]) -> tuple[str | None, str | None]:
-    """SQL expression and DuckDB type id of a record path, matching names case-insensitively."""
+    """SQL expression and DuckDB type id of a record path, matching names case-insensitively.
+
+    A text column met before the path ends holds JSON text: the rest of the path is looked up in it.
+    """
     expression, type_id, children = None, None, top_level
-    for part in path:
+    for depth, part in enumerate(path):
+        if type_id == "varchar":
+            return _json_path(f"try_cast({expression} AS JSON)", path[depth:]), "json"
         match = next(((n, t) for n, t in children if n.lower() == part.lower()), None)
         if match is None:
             return None, None
@@ -412,6 +451,8 @@ def _resolve(top_level: list, path: tuple[str, ...]) -> tuple[str | None, str | 
 
 def _column(name: str, expression: str | None, type_id: str | None) -> str:
     """A record field as a `raw_events` column: EventTimestamp as TIMESTAMPTZ, the rest as text."""
+    if type_id == "json":
+        expression, type_id = f"json_text({expression})", "varchar"
     if name == "event_timestamp":
         return _timestamp_expression(expression, type_id)
     if expression is None or type_id in _COMPOUND_TYPES:

@@ -6,9 +6,12 @@ HEART_BEAT/STATE_CHANGE activity, events at the very same instant (one agent's L
 several agents), millisecond timestamps written with various UTC offsets, sessions across the
 lookback edge and the window edges, late arrivals (an event of UTC day D stored in partition
 D+1), exact duplicates, and attributes with null hierarchy levels and names that need CSV quoting
-or the spreadsheet formula guard. Each example writes its partitions in random formats (NDJSON,
-gzipped NDJSON, Parquet with string, timestamp or lower-cased columns) and layouts into a fresh
-folder, and uses a fresh cache. Windows are 1 to 7 local days (from local midnights) or arbitrary
+or the spreadsheet formula guard. Each example writes its files in random shapes (every shape of
+`timecard generate-events --shape`: JSON one a line, back to back, pretty or mixed, gzip'd or not,
+lower-case keys; Parquet nested, pyarrow-written, or as Firehose converts it with a Glue table)
+into a fresh folder, in a layout template drawn for the example (or, unset, a preset per file),
+partitioned by arrival time (late records land in the next day) or by event time (none do), and
+uses a fresh cache. Windows are 1 to 7 local days (from local midnights) or arbitrary
 instants, in time zones with DST changes on the generated days (New York, London, Lord Howe's
 half hour) and without (Kolkata, Seoul); lookbacks are 0 to 5 days; filters take values present
 in the data and absent ones.
@@ -29,16 +32,19 @@ import io
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.builders import event, write_ndjson, write_parquet
+from tests.builders import event
 from tests.reference.duckdb_reference import reference_report_csv
 from timecard.engine import ReportRequest, build_report
 from timecard.errors import NoRawEventsError
+from timecard.generate import SHAPES, encode_records
+from timecard.landing import parse_layout
 from timecard.timerange import checked_range
 from transforms.filters import Filters
 
@@ -52,8 +58,15 @@ ZONE_DAYS = {
 }
 # LOGIN and LOGOUT twice as often as each activity type; CONTACT_TRANSFER is an unknown type.
 EVENT_TYPES = (*("LOGIN", "LOGOUT") * 2, "HEART_BEAT", "STATE_CHANGE", "CONTACT_TRANSFER")
-FORMATS = ("ndjson", "ndjson-gzip", "parquet", "parquet-timestamp", "parquet-lowercase")
-LAYOUTS = ("date", "ymd", "firehose")
+# A layout set for the whole root; None reads the presets, and each file picks one of them.
+LAYOUTS = (
+    None,
+    "clientname=acme/rowdate={date}",
+    "dt={date}",
+    "year={yyyy}/month={MM}/day={dd}",
+    "{yyyy}/{MM}/{dd}/{HH}",
+)
+PRESETS = ("date", "ymd", "firehose")
 # Values that need RFC 4180 quoting, the formula guard, or are otherwise awkward.
 NAMES = (
     "Alice",
@@ -88,10 +101,10 @@ class Profile:
 
 @dataclass
 class RawFile:
-    day: date
+    day: date  # the UTC day of the partition it is filed in
     name: str
-    fmt: str
-    layout: str
+    shape: str  # one of timecard.generate.SHAPES
+    layout: str  # a preset or template
     records: list[dict] = field(default_factory=list)
 
 
@@ -103,6 +116,8 @@ class Scenario:
     lookback_days: int
     filters: Filters
     files: list[RawFile]
+    layout: str | None = None  # as the report is told; None: any preset
+    partition_time: str = "arrival"
 
     def write(self, root: str) -> None:
         os.makedirs(root)  # even when there are no files: an empty root is a valid input
@@ -111,27 +126,18 @@ class Scenario:
 
 
 def write_raw_file(root: str, raw: RawFile) -> None:
-    day = raw.day.isoformat()
-    if raw.fmt.startswith("ndjson"):
-        compress = raw.fmt == "ndjson-gzip"
-        write_ndjson(root, day, raw.records, raw.name, raw.layout, compress)
-        return
-    records = raw.records
-    if raw.fmt == "parquet-timestamp":
-        records = [{**r, "EventTimestamp": parse_instant(r["EventTimestamp"])} for r in records]
-    elif raw.fmt == "parquet-lowercase":  # as Glue names Firehose's Parquet columns
-        records = [lower_keys(r) for r in records]
-    write_parquet(root, day, records, raw.name + ".parquet", raw.layout)
+    """The records as one file of their day's folder, written by the generator's shape writer."""
+    # 13:00, so an hour folder exists where the layout has one.
+    folder = parse_layout(raw.layout).folder_for(datetime.combine(raw.day, time(13), UTC))
+    name = raw.name + (".parquet" if raw.shape.startswith("parquet") else "")  # JSON: none
+    records = pl.DataFrame(raw.records, infer_schema_length=None)
+    os.makedirs(os.path.join(root, folder), exist_ok=True)
+    with open(os.path.join(root, folder, name), "wb") as file:
+        file.write(encode_records(records, raw.shape))
 
 
 def parse_instant(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def lower_keys(value):
-    if isinstance(value, dict):
-        return {key.lower(): lower_keys(item) for key, item in value.items()}
-    return value
 
 
 def iso_instant(instant: datetime, offset_zone: str) -> str:
@@ -246,32 +252,42 @@ def scenarios(draw) -> Scenario:
         record(f"ev{event_no:03d}", event_type, iso_instant(instant, draw(offsets)), agent, snap)
         for event_no, (agent, event_type, instant, snap) in zip(ids, planned, strict=True)
     ]
+    layout = draw(st.sampled_from(LAYOUTS))
+    partition_time = draw(st.sampled_from(["arrival", "event"]))
     return Scenario(
         tz,
         window_start,
         window_end,
         lookback_days,
         draw(filter_sets(list(agents.values()))),
-        draw(partitioned(records)),
+        draw(partitioned(records, layout, partition_time)),
+        layout,
+        partition_time,
     )
 
 
 @st.composite
-def partitioned(draw, records: list[dict]) -> list[RawFile]:
-    """The records, some duplicated, spread over files of their UTC day or (late) the next."""
+def partitioned(
+    draw, records: list[dict], layout: str | None, partition_time: str
+) -> list[RawFile]:
+    """The records, some duplicated, spread over files of their UTC day or, filed by arrival
+    time, (late) the next."""
+    can_be_late = partition_time == "arrival"
     placed: list[tuple[date, dict]] = []
     for raw in records:
         day = parse_instant(raw["EventTimestamp"]).date()
-        late = draw(st.integers(0, 4)) == 0
+        late = can_be_late and draw(st.integers(0, 4)) == 0
         placed.append((day + timedelta(days=late), raw))
         if draw(st.integers(0, 5)) == 0:  # a redelivered copy: same partition or the next
-            placed.append((day + timedelta(days=late or draw(st.booleans())), raw))
+            again_late = late or (can_be_late and draw(st.booleans()))
+            placed.append((day + timedelta(days=again_late), raw))
     files: dict[tuple[date, int], RawFile] = {}
     for day, raw in draw(st.permutations(placed)):
         file_no = draw(st.integers(0, 1))
         if (day, file_no) not in files:
-            fmt, layout = draw(st.sampled_from(FORMATS)), draw(st.sampled_from(LAYOUTS))
-            files[day, file_no] = RawFile(day, f"part-{file_no}", fmt, layout)
+            shape = draw(st.sampled_from(SHAPES))
+            file_layout = layout or draw(st.sampled_from(PRESETS))
+            files[day, file_no] = RawFile(day, f"part-{file_no}", shape, file_layout)
         files[day, file_no].records.append(raw)
     return list(files.values())
 
@@ -329,7 +345,12 @@ def assert_same_report(scenario: Scenario) -> None:
         scenario.write(events_root)
         time_range = checked_range(scenario.window_start, scenario.window_end, scenario.tz)
         request = ReportRequest(
-            events_root, time_range, scenario.filters, lookback_days=scenario.lookback_days
+            events_root,
+            time_range,
+            scenario.filters,
+            lookback_days=scenario.lookback_days,
+            layout=scenario.layout,
+            partition_time=scenario.partition_time,
         )
         try:
             timecard_csv = build_report(request, cache_root).csv_bytes().decode()
@@ -346,6 +367,8 @@ def assert_same_report(scenario: Scenario) -> None:
             agents=scenario.filters.agents,
             routing_profiles=scenario.filters.routing_profiles,
             hierarchies=scenario.filters.hierarchies,
+            layout=scenario.layout,
+            partition_time=scenario.partition_time,
         )
     if timecard_csv is None:
         assert reference_csv.count("\n") == 1, reference_csv

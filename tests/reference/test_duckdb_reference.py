@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.reference.duckdb_reference import HEADER, reference_report, reference_report_csv
@@ -716,3 +718,144 @@ def test_hidden_files_and_folders_are_ignored(tmp_path):
 def test_bad_parameters_are_refused(tmp_path, start, end, tz, message):
     with pytest.raises(ValueError, match=message):
         reference_report(str(tmp_path), start, end, tz)
+
+
+# -- real landings: every JSON style, Glue's Parquet, layout templates, event-time partitions ------
+
+A3_SESSION = [
+    record("e1", "LOGIN", "2026-11-02T00:15:00.123Z", "a3"),
+    record("e2", "LOGOUT", "2026-11-02T08:45:30.999Z", "a3"),
+]
+A3_ROW = expected_row(
+    "a3",
+    login="2026-11-02T09:15:00+09:00",
+    logout="2026-11-02T17:45:30+09:00",
+    duration="8:30:30",
+    seconds="30630",
+)
+
+
+def json_bytes(records, style: str) -> bytes:
+    """Records as Firehose and friends write them: one a line, back to back, pretty, or mixed."""
+    compact = [json.dumps(r, ensure_ascii=False) for r in records]
+    pretty = [json.dumps(r, ensure_ascii=False, indent=2) for r in records]
+    if style == "lines":
+        text = "".join(line + "\n" for line in compact)
+    elif style == "lower-case lines":
+        text = "".join(json.dumps(lower_keys(r), ensure_ascii=False) + "\n" for r in records)
+    elif style == "back to back":
+        text = "".join(compact)
+    elif style == "pretty":
+        text = "\n".join(pretty)
+    else:  # mixed: pretty, then a line, then glued to the next, in turn
+        text = "".join(
+            (pretty[n] + "\n", compact[n] + "\n", compact[n])[n % 3] for n in range(len(records))
+        )
+    return text.encode()
+
+
+def write_bytes(root, folder: str, name: str, data: bytes) -> None:
+    os.makedirs(os.path.join(root, folder), exist_ok=True)
+    with open(os.path.join(root, folder, name), "wb") as file:
+        file.write(data)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("style", ["lines", "lower-case lines", "back to back", "pretty", "mixed"])
+def test_json_records_in_every_style_gzip_told_by_content(tmp_path, style, compress):
+    # Three copies of the LOGIN around the LOGOUT, so "mixed" uses each style.
+    records = [A3_SESSION[0], A3_SESSION[0], A3_SESSION[1], A3_SESSION[0]]
+    data = json_bytes(records, style)
+    if style == "back to back":
+        assert b"}{" in data and b"\n" not in data
+    # Firehose's object names have no extension, whether or not the content is gzip'd.
+    name = "timecard-stream-1-2026-11-02-00-15-00-0f1e2d3c"
+    write_bytes(tmp_path, "2026/11/02/00", name, gzip.compress(data) if compress else data)
+
+    assert report(tmp_path) == [A3_ROW]
+
+
+def glue_rows(records, shape: str) -> list[dict]:
+    """Records as Firehose's Parquet conversion stores them with a Glue table (see PROVENANCE)."""
+    rows = []
+    for r in records:
+        row = lower_keys(r)
+        row["eventtimestamp"] = datetime.fromisoformat(r["EventTimestamp"])
+        if shape == "glue-struct":  # agenthierarchygroups typed `string`
+            configuration = row["currentagentsnapshot"]["configuration"]
+            groups = configuration["agenthierarchygroups"]
+            configuration["agenthierarchygroups"] = groups and json.dumps(groups)
+        else:  # snapshots typed `string`: JSON text, lower-case or CamelCase keys
+            snapshot = r["CurrentAgentSnapshot"]
+            text = snapshot if shape == "glue-string-camel" else lower_keys(snapshot)
+            row["currentagentsnapshot"] = json.dumps(text, ensure_ascii=False)
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("shape", ["glue-struct", "glue-string", "glue-string-camel"])
+def test_parquet_as_firehose_converts_it_with_a_glue_table(tmp_path, shape):
+    table = pa.Table.from_pylist(glue_rows(A3_SESSION, shape))
+    index = table.schema.get_field_index("eventtimestamp")
+    timestamps = table.column(index).cast(pa.timestamp("ms", tz="UTC"))
+    table = table.set_column(index, "eventtimestamp", timestamps)
+    folder = os.path.join(tmp_path, "agent_events", "clientname=acme", "rowdate=2026-11-02")
+    os.makedirs(folder)
+    pq.write_table(table, os.path.join(folder, "part-0.parquet"), compression="snappy")
+
+    assert report(tmp_path / "agent_events", layout="clientname=acme/rowdate={date}") == [A3_ROW]
+    assert report(tmp_path / "agent_events") == []  # no preset layout sees it
+
+
+def test_a_json_text_hierarchy_is_read_level_by_level(tmp_path):
+    table = pa.Table.from_pylist(
+        glue_rows([record("e1", "LOGIN", "2026-11-02T00:15:00Z", "a3")], "glue-struct")
+    )
+    os.makedirs(os.path.join(tmp_path, "date=2026-11-02"))
+    pq.write_table(table, os.path.join(tmp_path, "date=2026-11-02", "part-0.parquet"))
+
+    [row] = report(tmp_path)
+    levels = [row[f"Hierarchy level {n}"] for n in range(1, 6)]
+    assert levels == ["Sales", "Busan", "Night", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("layout", "folder"),
+    [
+        ("clientname=acme/rowdate={date}", "clientname=acme/rowdate=2026-11-02"),
+        ("dt={date}", "dt=2026-11-02"),
+        ("year={yyyy}/month={MM}/day={dd}", "year=2026/month=11/day=02"),
+        ("{yyyy}/{MM}/{dd}/{HH}", "2026/11/02/07"),
+        ("firehose", "2026/11/02/23"),
+        ("ymd", "year=2026/month=11/day=02"),
+    ],
+)
+def test_any_layout_template(tmp_path, layout, folder):
+    write_bytes(tmp_path, folder, "part-0", json_bytes(A3_SESSION, "lines"))
+
+    assert report(tmp_path, layout=layout) == [A3_ROW]
+
+
+def test_event_time_partitions_are_read_without_neighbour_days(tmp_path):
+    # The LOGOUT happened on 2026-11-02 (UTC) but was filed under the next day's folder. Filed by
+    # arrival time that is a late arrival and is read; by event time that folder holds only
+    # 2026-11-03's events, which the window does not need.
+    write_bytes(tmp_path, "day=2026-11-02", "part-0", json_bytes(A3_SESSION[:1], "lines"))
+    write_bytes(tmp_path, "day=2026-11-03", "part-0", json_bytes(A3_SESSION[1:], "lines"))
+    login = "2026-11-02T09:15:00+09:00"
+    without_logout = expected_row("a3", login=login, last_activity=login)
+
+    assert report(tmp_path, layout="day={date}", partition_time="arrival") == [A3_ROW]
+    assert report(tmp_path, layout="day={date}", partition_time="event") == [without_logout]
+
+
+def test_attributes_come_from_the_current_snapshot_only(tmp_path):
+    records = [dict(r) for r in A3_SESSION]
+    for r in records:
+        previous = json.loads(json.dumps(r["CurrentAgentSnapshot"]))
+        previous["Configuration"]["RoutingProfile"]["Name"] = "Premium"
+        previous["Configuration"]["Username"] = "someone else"
+        r["PreviousAgentSnapshot"] = previous
+    write_events(tmp_path, records)
+
+    assert report(tmp_path) == [A3_ROW]

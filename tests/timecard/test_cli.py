@@ -263,3 +263,26 @@ def test_the_console_script_runs_a_report(events_root, tmp_path):
     assert "rows 2" in completed.stderr
     assert storage.read_bytes(out).decode().startswith(HEADER + "\n")
 
+
+def test_report_warns_but_does_not_wait_when_its_range_ended_less_than_settle_ago(
+    tmp_path, capsys, monkeypatch
+):
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    root = str(tmp_path / "events")
+    write_ndjson(root, now.date().isoformat(), [event("LOGIN", now.isoformat(), "a1")])
+    monkeypatch.setenv("TIMECARD_SETTLE_MINUTES", "15")
+    recent = ["--start", (now - timedelta(hours=1)).isoformat(), "--end", now.isoformat()]
+    out = str(tmp_path / "recent.csv")
+
+    assert run("report", "--events", root, *recent, "--out", out) == 0
+
+    stderr = capsys.readouterr().err
+    assert "timecard: warning: the range ends at" in stderr
+    assert "less than 15 minutes (TIMECARD_SETTLE_MINUTES) before now" in stderr
+    assert storage.exists(out)
+
+    monkeypatch.setenv("TIMECARD_SETTLE_MINUTES", "0")
+    assert run("report", "--events", root, *recent, "--out", out) == 0
+    assert "warning: the range ends" not in capsys.readouterr().err

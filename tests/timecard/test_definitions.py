@@ -134,6 +134,8 @@ def test_full_definition_parses_every_field():
         {**MINIMAL, "schedule": "daily", "window_days": 3, "timezone": "America/New_York"},
         {**MINIMAL, "time_range": {"start": "2026-11-01T00:00:00", "end": "2026-11-02T12:00:00"}},
         {**MINIMAL, "published": True, "prefix": "a/b/c"},
+        {**MINIMAL, "completeness": {"settle_minutes": 0.25, "max_wait_minutes": 90}},
+        {**MINIMAL, "completeness": {"max_wait_minutes": 30}},
     ],
 )
 def test_round_trip_through_yaml_and_the_file_system(tmp_path, data):
@@ -221,6 +223,15 @@ def test_default_time_range_from_a_preset_is_relative_to_now():
         ({**MINIMAL, "lookback_days": 367}, "from 1 to 366; got 367"),
         ({**MINIMAL, "prefix": ""}, "empty segment"),
         ({**MINIMAL, "prefix": 2026}, "prefix: must be text"),
+        ({**MINIMAL, "completeness": 15}, "completeness: must be a mapping"),
+        ({**MINIMAL, "completeness": {"settle_minutes": -1}}, "settle_minutes: must be a number"),
+        ({**MINIMAL, "completeness": {"max_wait_minutes": "1h"}}, "max_wait_minutes: must be a"),
+        ({**MINIMAL, "completeness": {"settle_minutes": True}}, "settle_minutes: must be a number"),
+        (
+            {**MINIMAL, "completeness": {"settle_minutes": 30, "max_wait_minutes": 10}},
+            "max_wait_minutes (10) is shorter than settle_minutes (30)",
+        ),
+        ({**MINIMAL, "completeness": {"settle": 5}}, "Did you mean 'completeness.settle_minutes'"),
     ],
 )
 def test_each_rule_is_refused_with_a_clear_message(data, expected):

@@ -114,7 +114,8 @@ def test_formats_turn_either_file_off_and_leave_no_outdated_one(events):
     assert "parquet" not in manifest and manifest["csv"]["rows"] == 4
 
     published = publish_day(dataclasses.replace(SEOUL, formats=("parquet",)), DAY)
-    assert set(published) == {"parquet", "manifest", "rows"}
+    assert set(published) == {"parquet", "manifest", "rows", "revision"}
+    assert published["revision"] == 2  # other files than before: a new revision
     assert storage.exists(urls["parquet"]) and not storage.exists(urls["csv"])
     manifest = json.loads(storage.read_bytes(urls["manifest"]))
     assert "csv" not in manifest and manifest["parquet"]["rows"] == 4

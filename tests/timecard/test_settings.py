@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+
+from timecard.errors import TimecardError
 from timecard.settings import ENV_VARS, get_settings
 
 
@@ -59,3 +62,34 @@ def test_env_vars_lists_exactly_the_variables_the_module_reads():
     code = inspect.getsource(module).split("ENV_VARS = (", 1)[1].split(")", 1)[1]
     read = set(re.findall(r'"((?:TIMECARD|AWS)_[A-Z_]+)"', code))
     assert read == set(ENV_VARS)
+
+
+def test_completeness_settings_have_defaults_and_take_fractions():
+    defaults = get_settings({})
+    assert (defaults.settle_minutes, defaults.max_wait_minutes) == (15, 60)
+    assert (defaults.gate_poke_seconds, defaults.late_data_horizon_days) == (60, 7)
+    tuned = get_settings(
+        {
+            "TIMECARD_SETTLE_MINUTES": "0.5",
+            "TIMECARD_MAX_WAIT_MINUTES": "2.25",
+            "TIMECARD_GATE_POKE_SECONDS": "10",
+            "TIMECARD_LATE_DATA_HORIZON_DAYS": "30",
+        }
+    )
+    assert (tuned.settle_minutes, tuned.max_wait_minutes) == (0.5, 2.25)
+    assert (tuned.gate_poke_seconds, tuned.late_data_horizon_days) == (10, 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TIMECARD_SETTLE_MINUTES", "-1"),
+        ("TIMECARD_MAX_WAIT_MINUTES", "an hour"),
+        ("TIMECARD_MAX_WAIT_MINUTES", "nan"),
+        ("TIMECARD_GATE_POKE_SECONDS", "0"),
+        ("TIMECARD_LATE_DATA_HORIZON_DAYS", "0.5"),
+    ],
+)
+def test_bad_completeness_settings_are_refused_naming_the_variable(name, value):
+    with pytest.raises(TimecardError, match=name):
+        get_settings({name: value})

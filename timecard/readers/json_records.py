@@ -19,6 +19,7 @@ type after parsing.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,8 @@ _SESSION_PREFIX = b'"EventType":"LOG'
 _SESSION_SUFFIXES = (b'IN"', b'OUT"')
 _ACTIVITY_MARKERS = (b'"EventType":"HEART_BEAT"', b'"EventType":"STATE_CHANGE"')
 PROBLEM_COLUMN = "__problem__"
+# Bytes that are not UTF-8, as `surrogateescape` decoding keeps them.
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 class JsonReader:
@@ -258,7 +261,7 @@ def _scan_records(data: bytes) -> list[dict]:
 
 
 def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= char <= "\udcff" for char in text)
+    return _SURROGATE.search(text) is not None
 
 
 def _next_record_start(text: str, position: int) -> int:

@@ -1,0 +1,160 @@
+"""Healing: a raw file that lands after a window was published changes it within one check."""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.builders import event, write_ndjson
+from tests.dags.conftest import DAILY_SEOUL, write_definition
+from tests.dags.test_timecard_reports import parse_dags, published
+from timecard import storage
+
+SLUG = "daily-seoul"
+# The runs at 00:00 Seoul on 2026-11-03 and 2026-11-04: the windows of 2026-11-02 and 11-03.
+RUNS = {
+    "2026-11-02": datetime(2026, 11, 2, 15, tzinfo=UTC),
+    "2026-11-03": datetime(2026, 11, 3, 15, tzinfo=UTC),
+}
+
+
+def asset_events() -> list[dict]:
+    from airflow import settings
+    from airflow.models.asset import AssetEvent, AssetModel
+    from sqlalchemy import select
+
+    with settings.Session() as session:
+        return list(
+            session.scalars(
+                select(AssetEvent.extra)
+                .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                .where(AssetModel.name == f"timecard_{SLUG}")
+                .order_by(AssetEvent.id)
+            ).all()
+        )
+
+
+def outputs(local_date: str) -> tuple[bytes, dict]:
+    urls = published(DAILY_SEOUL, SLUG, local_date)
+    return storage.read_bytes(urls["csv"]), json.loads(storage.read_bytes(urls["manifest"]))
+
+
+def test_the_late_data_check_is_one_hourly_task_announcing_through_an_alias(reports_dir):
+    dag = parse_dags().dags["timecard_late_data"]
+    assert dag.schedule == "@hourly" and dag.max_active_runs == 1
+    [task] = dag.tasks
+    assert task.task_id == "check_late_data" and task.doc_md
+    assert [(type(outlet).__name__, outlet.name) for outlet in task.outlets] == [
+        ("AssetAlias", "timecard_republished")
+    ]
+
+
+@pytest.mark.slow
+def test_a_late_file_republishes_only_its_window_once(
+    reports_dir, small_events, airflow_db, monkeypatch
+):
+    monkeypatch.setenv("TIMECARD_LATE_DATA_HORIZON_DAYS", "400")  # the test windows are old
+    write_definition(reports_dir, SLUG, DAILY_SEOUL)
+    bag = parse_dags()
+    report_dag, check_dag = bag.dags[f"timecard_{SLUG}"], bag.dags["timecard_late_data"]
+    for logical_date in RUNS.values():
+        assert report_dag.test(logical_date=logical_date).state == "success"
+    before = {day: outputs(day) for day in RUNS}
+    assert before["2026-11-02"][1]["revision"] == 1
+    assert "previous_sha256" not in before["2026-11-02"][1]
+    events_before = asset_events()
+
+    # Nothing landed late: a check changes nothing and announces nothing.
+    assert check_dag.test().state == "success"
+    assert {day: outputs(day) for day in RUNS} == before
+    assert asset_events() == events_before
+
+    # Agent b's LOGOUT (15:00 in Seoul on 11-02) lands late, in the 11-02 UTC partition, which
+    # both windows read (11-02 is a neighbouring partition of the 11-03 window).
+    write_ndjson(
+        small_events,
+        "2026-11-02",
+        [event("LOGOUT", "2026-11-02T06:00:00Z", "b", routing_profile="Billing")],
+        name="part-late.json",
+    )
+    assert check_dag.test().state == "success"
+
+    csv, manifest = outputs("2026-11-02")
+    old_csv, old_manifest = before["2026-11-02"]
+    assert "2026-11-02T15:00:00+09:00" in csv.decode() and csv != old_csv
+    assert manifest["revision"] == 2
+    assert manifest["csv"]["sha256"] == hashlib.sha256(csv).hexdigest()
+    assert manifest["previous_sha256"] == old_manifest["csv"]["sha256"]
+    assert manifest["completeness"] == old_manifest["completeness"] == "elapsed"
+    assert (
+        manifest["event_cache_fingerprints"]["2026-11-02"]
+        != (old_manifest["event_cache_fingerprints"]["2026-11-02"])
+    )
+    # The other window read the changed day too, but its CSV did not change: only checked_at.
+    same_csv, rechecked = outputs("2026-11-03")
+    assert same_csv == before["2026-11-03"][0]
+    assert rechecked.pop("checked_at")
+    assert rechecked["revision"] == 1
+    assert {
+        key: value for key, value in rechecked.items() if key != "event_cache_fingerprints"
+    } == {
+        key: value
+        for key, value in before["2026-11-03"][1].items()
+        if key != "event_cache_fingerprints"
+    }
+    # Exactly one new Asset event, for the republished window, as a normal publish makes it.
+    [new_event] = asset_events()[len(events_before) :]
+    [first_event] = [extra for extra in events_before if extra["local_date"] == "2026-11-02"]
+    assert new_event == {**first_event, "rows": manifest["rows"], "revision": 2}
+    assert new_event["csv"] == published(DAILY_SEOUL, SLUG, "2026-11-02")["csv"]
+
+    # A second check finds nothing new.
+    after = {day: outputs(day) for day in RUNS}
+    events_after = asset_events()
+    assert check_dag.test().state == "success"
+    assert {day: outputs(day) for day in RUNS} == after
+    assert asset_events() == events_after
+
+
+@pytest.mark.slow
+def test_timecard_republish_cli_heals_one_report_and_announces_it(
+    reports_dir, small_events, airflow_db, capsys
+):
+    from tests.dags.test_backfill import final_table
+    from timecard.cli import main
+
+    write_definition(reports_dir, SLUG, DAILY_SEOUL)
+    assert parse_dags().dags[f"timecard_{SLUG}"].test(logical_date=RUNS["2026-11-02"]).state == (
+        "success"
+    )
+    old_csv, old_manifest = outputs("2026-11-02")
+    write_ndjson(
+        small_events,
+        "2026-11-02",
+        [event("LOGOUT", "2026-11-02T06:00:00Z", "b", routing_profile="Billing")],
+        name="part-late.json",
+    )
+    events_before = asset_events()
+    capsys.readouterr()
+
+    assert main(["republish", SLUG, "--since", "2026-11-01"]) == 0
+
+    stderr = capsys.readouterr().err
+    assert "[####################] done" in stderr
+    assert final_table(stderr) == {
+        "2026-11-02": {
+            "status": "republished",
+            "rows": "3",
+            "detail": "revision 2; raw days changed: 2026-11-02",
+        }
+    }
+    csv, manifest = outputs("2026-11-02")
+    assert (manifest["revision"], manifest["previous_sha256"]) == (2, old_manifest["csv"]["sha256"])
+    assert manifest["dag_id"] == "timecard republish" and csv != old_csv
+    [new_event] = asset_events()[len(events_before) :]
+    assert (new_event["local_date"], new_event["revision"]) == ("2026-11-02", 2)
+
+    assert main(["republish", SLUG, "--since", "2026-11-01"]) == 0
+    assert final_table(capsys.readouterr().err)["2026-11-02"]["status"] == "unchanged"
+    assert len(asset_events()) == len(events_before) + 1
