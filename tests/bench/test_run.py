@@ -62,7 +62,7 @@ def test_files_of_another_generator_version_are_kept_only_when_asked(tmp_path, m
 def firehose_ndjson(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("firehose") / "events"
     generate_events(
-        str(root), agents=30, start=run.START, days=run.DAYS, shape="ndjson-gz", layout="firehose"
+        str(root), agents=100, start=run.START, days=run.DAYS, shape="ndjson-gz", layout="firehose"
     )
     return str(root)
 

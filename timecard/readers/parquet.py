@@ -87,9 +87,7 @@ def _attribute_records(
         else:
             rows = pa.array(range(table.num_rows), pa.uint64())
         frame = pl.from_arrow(table.take(rows))
-        return frame.select(names).with_columns(
-            source_row=pl.from_arrow(rows).cast(pl.Int64) + 1
-        )
+        return frame.select(names).with_columns(source_row=pl.from_arrow(rows).cast(pl.Int64) + 1)
 
     return pl.defer(read, schema={**schema, "source_row": pl.Int64()})
 
