@@ -547,7 +547,7 @@ def main(argv: list[str] | None = None) -> dict:
     results_path = RESULTS_ROOT / f"{workload.name}.json"
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     print(markdown(results))
-    progress(f"results written to {results_path.relative_to(REPO_ROOT)}")
+    progress(f"results written to {results_path}")
     disagreeing = [name for name, kind in results["kinds"].items() if not kind["csv_equal"]]
     if disagreeing:
         sys.exit(
