@@ -615,3 +615,21 @@ def test_fingerprint_does_not_depend_on_where_the_root_is_named_from(tmp_path, m
     monkeypatch.chdir(tmp_path)
 
     assert _fingerprint(".") == _fingerprint(f"file://{tmp_path}/") == _fingerprint(tmp_path)
+
+
+def test_pyarrow_parquet_with_all_null_snapshot_groups_keeps_its_attributes(tmp_path):
+    """pyarrow types a group that is null in every record as `null`, not as a struct."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    login = event("LOGIN", "2026-11-02T08:00:00Z")
+    configuration = login["CurrentAgentSnapshot"]["Configuration"]
+    configuration |= {"RoutingProfile": None, "AgentHierarchyGroups": None}
+    path = os.path.join(partition_dir(str(tmp_path), DAY_TEXT), "firehose.parquet")
+    pq.write_table(pa.Table.from_pylist([login]), path)
+
+    frame = read_day(tmp_path)
+
+    assert reasons(frame) == []
+    assert frame["username"].to_list() == [configuration["Username"]]
+    assert frame["routing_profile"].to_list() == [None]

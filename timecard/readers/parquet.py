@@ -51,7 +51,10 @@ class ParquetReader:
             scan.collect_schema()
         except Exception as error:  # Polars raises several types for a bad footer
             raise unreadable(url, "is not a readable Parquet file", error) from None
-        attributes = _attribute_records(url, dict(full), reduced)
+        attributes = None
+        sources = [dtype for name, dtype in reduced.items() if name.lower() in _ATTRIBUTE_SOURCES]
+        if all(_text_leaves(dtype) for dtype in sources):
+            attributes = _attribute_records(url, dict(full), reduced)
         return RawRecords(scan, "parquet", _shape(reduced), attributes)
 
 
@@ -90,6 +93,16 @@ def _attribute_records(
         return frame.select(names).with_columns(source_row=pl.from_arrow(rows).cast(pl.Int64) + 1)
 
     return pl.defer(read, schema={**schema, "source_row": pl.Int64()})
+
+
+def _text_leaves(dtype: pl.DataType) -> bool:
+    """Whether every leaf is text: what pyarrow and Polars type alike. A column Parquet holds as
+    all-null (or a timestamp) is left to Polars' own read."""
+    import polars as pl
+
+    if isinstance(dtype, pl.Struct):
+        return bool(dtype.fields) and all(_text_leaves(field.dtype) for field in dtype.fields)
+    return dtype == pl.String
 
 
 def _in_file_order(reduced: pl.DataType, full: pl.DataType) -> pl.DataType:
