@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaError, SchemaErrors
 
+from schemas.pandera_polars import SchemaError, SchemaErrors, pa
 from timecard.errors import TimecardError
 
 

@@ -1,9 +1,9 @@
 """Contracts for what condensing a raw partition keeps: normalized events and attributes."""
 
-import pandera.polars as pa
 import polars as pl
 
 from schemas.columns import ATTRIBUTE_COLUMNS, EVENT_COLUMNS
+from schemas.pandera_polars import pa
 
 NORMALIZED_EVENTS = pa.DataFrameSchema(
     {

@@ -1,9 +1,9 @@
 """Contract for the Login/Logout report, including its row limit."""
 
-import pandera.polars as pa
 import polars as pl
 
 from schemas.columns import FORMULA_TRIGGERS, REPORT_HEADER, TEXT_COLUMNS
+from schemas.pandera_polars import pa
 
 DEFAULT_MAX_ROWS = 10_000
 MAX_ROWS_CHECK = "row limit"

@@ -1,9 +1,9 @@
 """Contract for the session table, before it is formatted as a report."""
 
-import pandera.polars as pa
 import polars as pl
 
 from schemas.columns import SESSION_COLUMNS
+from schemas.pandera_polars import pa
 
 
 def _login_known_or_logout_known(data: pa.PolarsData) -> pl.LazyFrame:

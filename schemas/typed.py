@@ -1,9 +1,9 @@
 """Contract for the typed sessions file published next to each CSV."""
 
-import pandera.polars as pa
 import polars as pl
 
 from schemas.columns import TIME_NAMES, TYPED_COLUMNS
+from schemas.pandera_polars import pa
 
 _REQUIRED = ("timezone", "possibly_abandoned", "agent_arn", "report_slug", "window_start_utc")
 
