@@ -42,9 +42,10 @@ import polars as pl
 from schemas.columns import SOURCE_KEY
 from schemas.contract import enforce
 from schemas.events import NORMALIZED_EVENTS, SESSION_EVENT_ATTRIBUTES
-from timecard import ingest, storage
+from timecard import ingest, readers, storage
 from timecard.errors import UnreadableInputError
 from timecard.landing import Landing
+from timecard.readers.base import RawRecords
 from transforms import normalize, sessions
 
 FORMAT_VERSION = "condensed-v4"  # v4: activity agents as categories
@@ -182,18 +183,68 @@ class RawReads:
             empty = {"attributes": normalize.empty_attributes()}
             self._frames |= {key: empty.get(key, pl.DataFrame()) for key in keys}
             return
-        # One read of each file serves every key. Files are read and reduced one at a time on
-        # each core (a day is often a few hundred small Firehose objects), so memory holds the
-        # reduced frames and only as many raw files as there are cores.
+        # One read of each file serves every key. Files a reader can read together (a day of
+        # Parquet objects) are read in one plan; the others one at a time on each core, each
+        # reduced as it is read, so memory holds the reduced frames and only as many raw files
+        # as there are cores.
         session_candidates_only = "all" not in keys
+        read: list[list[pl.DataFrame]] = []
         with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            one_by_one = self._read_batch(keys, session_candidates_only, read)
             per_file = list(
-                pool.map(lambda file: self._read(file, keys, session_candidates_only), self.files)
+                pool.map(lambda file: self._read(file, keys, session_candidates_only), one_by_one)
             )
-        for file, (kind, _) in zip(self.files, per_file, strict=True):
+        for file, (kind, frames) in zip(one_by_one, per_file, strict=True):
             self.kinds[file.url] = kind
+            read.append(frames)
         for index, key in enumerate(keys):
-            self._frames[key] = pl.concat([frames[index] for _, frames in per_file])
+            self._frames[key] = pl.concat([frames[index] for frames in read])
+
+    def _read_batch(
+        self, keys: list[str], session_candidates_only: bool, read: list[list[pl.DataFrame]]
+    ) -> list[storage.FileInfo]:
+        """Read the day's files in one plan when the first file's reader can (a day's files
+        share one format); append the frames to `read` and return the files still to read one
+        by one: all of them when the batch could not be read, each then sniffed on its own."""
+        if len(self.files) < 2:
+            return self.files
+        reader = readers.reader_for(storage.read_head(self.files[0].url, readers.SNIFF_BYTES))
+        urls = [file.url for file in self.files]
+        batch = reader.read_batch(urls, session_candidates_only)
+        frames = batch and self._collect_batch(batch, keys, session_candidates_only)
+        if frames is None:
+            return self.files
+        read.append(frames)
+        self.kinds |= dict.fromkeys(urls, (batch.format, batch.shape))
+        return []
+
+    def _collect_batch(
+        self, batch: RawRecords, keys: list[str], session_candidates_only: bool
+    ) -> list[pl.DataFrame] | None:
+        """The frames for `keys` of several files read in one plan; None when the plan fails
+        (a damaged file): the files are then read one by one, naming the file at fault."""
+        records = batch.frame
+        if session_candidates_only:
+            records = normalize.may_bound_a_session(records)
+        checked = self._reduced(normalize.flatten(records))
+        attribute_records = (
+            batch.frame if batch.attribute_records is None else batch.attribute_records
+        )
+        plans = [
+            normalize.session_attributes(attribute_records) if key == "attributes" else checked
+            for key in keys
+        ]
+        try:
+            return pl.collect_all(plans)
+        except Exception:  # noqa: BLE001 - read again file by file, which explains the failure
+            return None
+
+    def _reduced(self, flat: pl.LazyFrame) -> pl.LazyFrame:
+        # A day's file name and agents repeated on every record would take more memory than
+        # all the other columns: held as categories until a builder narrows them down.
+        return normalize.with_reasons(flat, self.day, self.neighbour_days).with_columns(
+            pl.col("source_file", "agent_arn").cast(pl.Categorical)
+        )
 
     def _read(
         self, file: storage.FileInfo, keys: list[str], session_candidates_only: bool
@@ -201,8 +252,6 @@ class RawReads:
         """One file's frames for `keys`, and its (format, shape)."""
         try:
             raw = ingest.read_file(file, self.day, session_candidates_only, self.neighbour_days)
-            # A day's file name and agents repeated on every record would take more memory than
-            # all the other columns: held as categories until a builder narrows them down.
             checked = raw.checked.with_columns(
                 pl.col("source_file", "agent_arn").cast(pl.Categorical)
             )

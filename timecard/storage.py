@@ -211,10 +211,17 @@ def polars_storage_options(url: str) -> dict[str, str] | None:
     return options
 
 
-def scan_parquet(url: str, **kwargs) -> pl.LazyFrame:
+def scan_parquet(url: str | list[str], **kwargs) -> pl.LazyFrame:
+    """A lazy scan of one Parquet file, or of several (all local, or all on S3) in one plan."""
     import polars as pl
 
-    return pl.scan_parquet(normalize(url), storage_options=polars_storage_options(url), **kwargs)
+    urls = [url] if isinstance(url, str) else url
+    paths = [normalize(one) for one in urls]
+    return pl.scan_parquet(
+        paths[0] if isinstance(url, str) else paths,
+        storage_options=polars_storage_options(urls[0]),
+        **kwargs,
+    )
 
 
 def read_parquet_columns(url: str, columns: list[str]) -> pa.Table:

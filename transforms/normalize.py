@@ -61,6 +61,8 @@ REQUIRED_FIELDS = {"event_id": "EventId", "event_type": "EventType", "agent_arn"
 ACTIVITY_ONLY_EVENT_TYPES = ("HEART_BEAT", "STATE_CHANGE")
 # Set by a reader on a record it could not decode at all (not UTF-8, not JSON).
 PROBLEM_COLUMN = "__problem__"
+# A reader that reads several files at once names each record's file in this column.
+SOURCE_FILE_COLUMN = "__source_file__"
 
 
 def canonical_schema() -> dict[str, pl.DataType]:
@@ -260,15 +262,23 @@ def _timestamp_exprs(schema: pl.Schema) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return null_ts, expr.cast(pl.String, strict=False), problem
 
 
-def flatten(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
+def flatten(frame: pl.LazyFrame, source_file: str | None = None) -> pl.LazyFrame:
     """Raw records → one flat row of core fields per record, ready for `with_reasons`.
 
-    `frame` must carry a 1-based `source_row` column (the record's row or number in its file).
+    `frame` must carry a 1-based `source_row` column (the record's row or number in its file),
+    and either come from the one file `source_file` or name each record's file in
+    `SOURCE_FILE_COLUMN` (records of several files read at once).
     """
     columns, problem = _flat_columns(tuple(frame.collect_schema().items()))
     return frame.select(
-        *columns[:-1], pl.lit(source_file, pl.String()).alias("source_file"), columns[-1]
+        *columns[:-1], _source_file(source_file).alias("source_file"), columns[-1]
     ).with_columns(problem.alias("timestamp_problem"))
+
+
+def _source_file(source_file: str | None) -> pl.Expr:
+    if source_file is None:
+        return pl.col(SOURCE_FILE_COLUMN).cast(pl.String)
+    return pl.lit(source_file, pl.String())
 
 
 @lru_cache(maxsize=64)
@@ -304,7 +314,7 @@ def may_bound_a_session(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.filter(~event_type.is_in(ACTIVITY_ONLY_EVENT_TYPES).fill_null(False))
 
 
-def session_attributes(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
+def session_attributes(frame: pl.LazyFrame, source_file: str | None = None) -> pl.LazyFrame:
     """The attributes of the LOGIN/LOGOUT records only, keyed by source file and row.
 
     Attributes come from CurrentAgentSnapshot only: PreviousAgentSnapshot may be missing or
@@ -317,7 +327,7 @@ def session_attributes(frame: pl.LazyFrame, source_file: str) -> pl.LazyFrame:
         frame.filter(is_session)
         .with_columns(snapshot)
         .select(
-            pl.lit(source_file, pl.String()).alias("source_file"),
+            _source_file(source_file).alias("source_file"),
             pl.col("source_row").cast(pl.Int64),
             *attributes,
         )

@@ -33,6 +33,13 @@ class Reader(Protocol):
         read at all."""
         ...
 
+    def read_batch(self, urls: list[str], session_candidates_only: bool) -> RawRecords | None:
+        """The records of several files at once, each naming its file in
+        `transforms.normalize.SOURCE_FILE_COLUMN`; or None, and they are read one by one.
+        Reading a day's many small files in one plan is what makes a day cheap; a batch that
+        fails while its plan runs is read again file by file, which names the file at fault."""
+        ...
+
 
 def unreadable(url: str, what: str, error: Exception | None = None) -> UnreadableInputError:
     detail = ""

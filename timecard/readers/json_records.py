@@ -45,6 +45,9 @@ class JsonReader:
     def recognises(self, head: bytes) -> bool:
         return True  # the fallback reader: whatever is not JSON is reported record by record
 
+    def read_batch(self, urls: list[str], session_candidates_only: bool) -> RawRecords | None:
+        return None  # each file is decompressed, scanned and parsed on its own
+
     def read(self, url: str, session_candidates_only: bool) -> RawRecords:
         data = storage.read_bytes(url)
         fmt = "json"

@@ -14,6 +14,8 @@ of the time, and its table becomes a Polars frame without a copy.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from timecard import storage
@@ -54,32 +56,77 @@ class ParquetReader:
         attributes = None
         sources = [dtype for name, dtype in reduced.items() if name.lower() in _ATTRIBUTE_SOURCES]
         if all(_text_leaves(dtype) for dtype in sources):
-            attributes = _attribute_records(url, dict(full), reduced)
+            attributes = _attribute_records([url], dict(full), reduced)
+        return RawRecords(scan, "parquet", _shape(reduced), attributes)
+
+    def read_batch(self, urls: list[str], session_candidates_only: bool) -> RawRecords | None:
+        """The records of several files in one scan, each naming its file in
+        `SOURCE_FILE_COLUMN`; None unless they can be: the first file's core fields must be
+        flat, and every file must hold them under the same names and types (a day's Firehose
+        objects do). Otherwise, or when a file turns out unreadable while the plan runs, the
+        files are read one by one, which names the file at fault.
+
+        One scan of a day's files costs a fraction of one plan per file: a day is 96-288
+        small objects, and per-file plans, not decoding, dominated reading them.
+        """
+        import polars as pl
+
+        from transforms import normalize
+
+        try:
+            full = storage.read_parquet_schema(urls[0])
+        except Exception:  # noqa: BLE001 - the file-by-file reading reports it
+            return None
+        reduced = normalize.reduced_schema(full)
+        core = {name: dtype for name, dtype in reduced.items() if name.lower() in _CORE_FIELDS}
+        if any(isinstance(dtype, pl.Struct | pl.List | pl.Array) for dtype in core.values()):
+            return None
+        row = "__row__"
+        # Row numbers restart at 1 in each file: the scan's row index runs across the files.
+        source_row = pl.col(row) - pl.col(row).min().over(normalize.SOURCE_FILE_COLUMN) + 1
+        # Without a schema given, a file whose columns differ from the first one's (missing,
+        # extra, or another type) fails the scan, and the files are then read one by one.
+        scan = (
+            storage.scan_parquet(
+                urls, row_index_name=row, include_file_paths=normalize.SOURCE_FILE_COLUMN
+            )
+            .select(normalize.SOURCE_FILE_COLUMN, row, *core)
+            .with_columns(source_row.alias("source_row"))
+            .drop(row)
+        )
+        sources = [dtype for name, dtype in reduced.items() if name.lower() in _ATTRIBUTE_SOURCES]
+        if not all(_text_leaves(dtype) for dtype in sources):
+            return None  # attributes from Polars' own scan of each file
+        attributes = _attribute_records(urls, dict(full), reduced)
         return RawRecords(scan, "parquet", _shape(reduced), attributes)
 
 
+_CORE_FIELDS = ("eventid", "eventtype", "eventtimestamp", "agentarn")
 _ATTRIBUTE_SOURCES = ("eventtype", "instancearn", "currentagentsnapshot")
 
 
 def _attribute_records(
-    url: str, full: dict[str, pl.DataType], reduced: dict[str, pl.DataType]
+    urls: list[str], full: dict[str, pl.DataType], reduced: dict[str, pl.DataType]
 ) -> pl.LazyFrame:
     """The records that may be LOGIN/LOGOUT, with the fields attributes come from, read by
-    pyarrow when (and only when) a plan needs them."""
+    pyarrow when (and only when) a plan needs them. With several files (a batch), the frame
+    names each record's file in `SOURCE_FILE_COLUMN`; they are read on every core and become
+    one Polars frame, without a copy."""
     import polars as pl
 
-    from transforms.normalize import ACTIVITY_ONLY_EVENT_TYPES
+    from transforms.normalize import ACTIVITY_ONLY_EVENT_TYPES, SOURCE_FILE_COLUMN
 
     # pyarrow keeps the file's order of columns and struct fields: so does this schema.
     names = [name for name in full if name in reduced and name.lower() in _ATTRIBUTE_SOURCES]
     schema = {name: _in_file_order(reduced[name], full[name]) for name in names}
     type_columns = [name for name in names if name.lower() == "eventtype"]
+    paths = [path for name in names for path in _leaf_paths(name, schema[name])]
+    batch = len(urls) > 1
 
-    def read() -> pl.DataFrame:
+    def read_one(url: str):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        paths = [path for name in names for path in _leaf_paths(name, schema[name])]
         table = storage.read_parquet_columns(url, paths)
         if len(type_columns) == 1:
             # Skip the records that are certainly HEART_BEAT or STATE_CHANGE; the exact test,
@@ -89,10 +136,21 @@ def _attribute_records(
             rows = pc.indices_nonzero(pc.invert(activity))
         else:
             rows = pa.array(range(table.num_rows), pa.uint64())
-        frame = pl.from_arrow(table.take(rows))
-        return frame.select(names).with_columns(source_row=pl.from_arrow(rows).cast(pl.Int64) + 1)
+        table = table.select(names).take(rows)
+        table = table.append_column("source_row", pc.add(rows.cast(pa.int64()), 1))
+        if batch:
+            table = table.append_column(SOURCE_FILE_COLUMN, pa.repeat(url, table.num_rows))
+        return table
 
-    return pl.defer(read, schema={**schema, "source_row": pl.Int64()})
+    def read() -> pl.DataFrame:
+        import pyarrow as pa
+
+        with ThreadPoolExecutor(max_workers=min(len(urls), os.cpu_count() or 2)) as pool:
+            tables = list(pool.map(read_one, urls))
+        return pl.from_arrow(pa.concat_tables(tables))
+
+    extra = {SOURCE_FILE_COLUMN: pl.String()} if batch else {}
+    return pl.defer(read, schema={**schema, "source_row": pl.Int64(), **extra})
 
 
 def _text_leaves(dtype: pl.DataType) -> bool:
