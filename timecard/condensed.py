@@ -72,9 +72,33 @@ class Part:
         return self._load(f"{self.name}-quarantine")
 
     def _load(self, stem: str) -> pl.DataFrame:
-        if stem in self.frames:
-            return self.frames[stem]
-        return storage.read_parquet(storage.join(self.folder, f"{stem}.parquet"))
+        return load([self], stem)[0]
+
+
+def load(parts: list[Part], stem: str = "") -> list[pl.DataFrame]:
+    """The frames `stem` (default: each part's data) of several parts, in order. Those not in
+    memory are read from storage in one scan: a report reads a part of each of 30-odd days,
+    and one plan per small file would cost more than reading them."""
+    stems = [stem.format(name=part.name) if stem else part.name for part in parts]
+    stored = [
+        storage.join(part.folder, f"{stem}.parquet")
+        for part, stem in zip(parts, stems, strict=True)
+        if stem not in part.frames
+    ]
+    frames = {}
+    if stored:
+        read = storage.scan_parquet(stored, include_file_paths="__part__").collect()
+        frames = {
+            url: frame.drop("__part__")
+            for (url,), frame in read.partition_by("__part__", as_dict=True).items()
+        }
+        # A part with no rows is in no partition of the read: empty, with the read's schema.
+        frames = {url: frames.get(url, read.clear().drop("__part__")) for url in stored}
+    loaded = iter(frames.values())
+    return [
+        part.frames[stem] if stem in part.frames else next(loaded)
+        for part, stem in zip(parts, stems, strict=True)
+    ]
 
 
 class DayCache:

@@ -16,7 +16,7 @@ from schemas.columns import TIMESTAMP
 from schemas.contract import ContractViolation, enforce
 from schemas.report import DEFAULT_MAX_ROWS, MAX_ROWS_CHECK, report_schema
 from schemas.sessions import SESSIONS
-from timecard import ingest, storage
+from timecard import condensed, ingest, storage
 from timecard.condensed import DayCache
 from timecard.errors import NoRawEventsError, RowLimitExceeded, UsageError
 from timecard.landing import Landing, parse_layout, suggest_layout
@@ -185,9 +185,13 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     session_parts, activity_parts = condense_days(request, cache)
 
     # Copies of one EventId are resolved over everything read, before any time filter.
+    session_data = condensed.load([*session_parts.values()])
     session_events, cross_partition_duplicates = sessions.deduplicate(
         pl.concat(
-            [p.data().with_columns(partition_day=pl.lit(day)) for day, p in session_parts.items()]
+            [
+                data.with_columns(partition_day=pl.lit(day))
+                for day, data in zip(session_parts, session_data, strict=True)
+            ]
         )
     )
     session_events = session_events.filter(
@@ -196,8 +200,8 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
 
     activity = pl.concat(
         [
-            p.data().with_columns(pl.col("agent_arn").cast(pl.Categorical))
-            for p in activity_parts.values()
+            data.with_columns(pl.col("agent_arn").cast(pl.Categorical))
+            for data in condensed.load([*activity_parts.values()])
         ]
     ).filter(pl.col("event_ts").is_between(_ts(window.start), _ts(window.end), closed="left"))
     session_table = sessions.with_last_activity(
@@ -207,7 +211,7 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
         cache.part(day, "attributes") for day in sessions.attribute_days(session_table)
     ]
     attributes = pl.concat(
-        [normalize.empty_attributes(), *(p.data() for p in attribute_parts)], how="vertical"
+        [normalize.empty_attributes(), *condensed.load(attribute_parts)], how="vertical"
     )
     session_table = enforce(
         SESSIONS, sessions.with_attributes(session_table, attributes), "session table"
@@ -219,9 +223,9 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     summary.parts_built_now = cache.parts_built
     summary.duplicates += cross_partition_duplicates
     summary.sessions, summary.rows = session_table.height, report.height
+    quarantined_parts = [activity_parts.get(day) or part for day, part in session_parts.items()]
     quarantine = pl.concat(
-        [normalize.empty_quarantine()]
-        + [(activity_parts.get(day) or part).quarantine() for day, part in session_parts.items()]
+        [normalize.empty_quarantine(), *condensed.load(quarantined_parts, "{name}-quarantine")]
     )
     return ReportResult(request, report, quarantine, summary, session_table)
 

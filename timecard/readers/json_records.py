@@ -32,10 +32,9 @@ if TYPE_CHECKING:
 GZIP_MAGIC = b"\x1f\x8b"
 _CORE = ("EventId", "EventType", "EventTimestamp", "AgentARN")
 _SESSION_TYPES = ("LOGIN", "LOGOUT")
-# `"EventType":"LOG` then `IN"` or `OUT"`: one scan finds both session types.
-_SESSION_PREFIX = b'"EventType":"LOG'
-_SESSION_SUFFIXES = (b'IN"', b'OUT"')
-_ACTIVITY_MARKERS = (b'"EventType":"HEART_BEAT"', b'"EventType":"STATE_CHANGE"')
+# A record's type as Connect writes it; the records a lookback day can skip unparsed.
+_TYPE_MARKER = b'"EventType":"'
+_ACTIVITY_TYPES = (b'HEART_BEAT"', b'STATE_CHANGE"')
 PROBLEM_COLUMN = "__problem__"
 # Bytes that are not UTF-8, as `surrogateescape` decoding keeps them.
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -46,7 +45,18 @@ class JsonReader:
         return True  # the fallback reader: whatever is not JSON is reported record by record
 
     def read_batch(self, urls: list[str], session_candidates_only: bool) -> RawRecords | None:
-        return None  # each file is decompressed, scanned and parsed on its own
+        """On a lookback day (`session_candidates_only`): every file decompressed and scanned on
+        every core (processes: the scans hold the GIL), then the candidate lines of all of them
+        parsed at once. None for a full day (each file is parsed whole, on its own), and when a
+        file needs the careful reading or the candidates do not parse cleanly."""
+        if not session_candidates_only:
+            return None
+        from timecard.readers.processes import map_in_processes
+
+        scans = map_in_processes(_scan_candidates, urls, storage.read_bytes)
+        if any(scan is None for scan in scans) or len({scan[:2] for scan in scans}) != 1:
+            return None
+        return _batch_records(urls, scans)
 
     def read(self, url: str, session_candidates_only: bool) -> RawRecords:
         data = storage.read_bytes(url)
@@ -113,34 +123,76 @@ def _as_lines(data: bytes) -> tuple[bytes | None, str]:
 def _read_lines(
     lines: bytes, session_candidates_only: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """Parse one-record-per-line data natively: the core fields of the records, and the
-    LOGIN/LOGOUT records with their attributes too. None when it does not parse cleanly."""
+    """Parse one-record-per-line data natively: the core fields of the records (all of them,
+    or the candidates that may bound a session), and the LOGIN/LOGOUT records with their
+    attributes too. None when it does not parse cleanly."""
     import polars as pl
 
-    # Trailing white space (the usual final newline) is left in place rather than copied away.
-    end = len(lines)
-    while end and lines[end - 1] in b" \t\n":
-        end -= 1
-    count, marked = _session_lines(lines, end)
+    end = _content_end(lines)
     try:
-        if marked is not None and session_candidates_only:
-            numbers, chosen = marked
-            core = _parse(b"\n".join(chosen), len(numbers), numbers)
+        if session_candidates_only:
+            _, numbers, parsed = candidate_lines(lines, end)
+            core = _parse(b"\n".join(parsed), len(numbers), numbers)
         else:
+            count = _count_lines(lines, end)
             core = _parse(lines, count, range(1, count + 1))
-            if marked is None:  # find the LOGIN/LOGOUT records by their parsed type
-                numbers = _session_rows(core)
-                every_line = lines.split(b"\n")
-                marked = numbers, [every_line[number - 1] for number in numbers]
     except (ValueError, pl.exceptions.PolarsError):
         return None
     if not _has_core_names(core):
         return None
-    numbers = marked[0]
-    with_attributes = core.filter(pl.col("source_row").is_in(numbers)).join(
-        _attributes(*marked), on="source_row", how="left", maintain_order="left"
-    )
-    return core, with_attributes
+    if session_candidates_only:
+        return core, _with_attributes(core, parsed)
+    return core, _with_attributes(core, lambda numbers: _numbered_lines(lines, end, numbers))
+
+
+def _with_attributes(core: pl.DataFrame, lines) -> pl.DataFrame:
+    """The LOGIN/LOGOUT rows of `core` with their attributes; `lines` are the text of `core`'s
+    rows in order, or a function giving the text of the lines numbered so."""
+    import polars as pl
+
+    event_type = pl.coalesce("EventType", "eventtype").str.strip_chars().str.to_uppercase()
+    is_session = core.select(event_type.is_in(_SESSION_TYPES).fill_null(False)).to_series()
+    session = core.filter(is_session)
+    numbers = session["source_row"].to_list()
+    if callable(lines):
+        picked = lines(numbers)
+    else:
+        picked = [line for line, keep in zip(lines, is_session, strict=True) if keep]
+    attributes = _attributes(numbers, picked).drop("source_row")
+    return pl.concat([session, attributes], how="horizontal")
+
+
+# Newlines are found with `bytes.find` (memchr), several times faster than `bytes.count`.
+
+
+def _count_lines(lines: bytes, end: int) -> int:
+    count, position = 1, lines.find(b"\n", 0, end)
+    while position >= 0:
+        count += 1
+        position = lines.find(b"\n", position + 1, end)
+    return count
+
+
+def _numbered_lines(lines: bytes, end: int, numbers: list[int]) -> list[bytes]:
+    """The text of the lines with these 1-based numbers (ascending), before `end`."""
+    picked: list[bytes] = []
+    number, start = 1, 0
+    for wanted in numbers:
+        while number < wanted:
+            start = lines.find(b"\n", start, end) + 1
+            number += 1
+        line_end = lines.find(b"\n", start, end)
+        picked.append(lines[start : end if line_end < 0 else line_end])
+    return picked
+
+
+def _content_end(lines: bytes) -> int:
+    """Where the records end: trailing white space (the usual final newline) is left in place
+    rather than copied away."""
+    end = len(lines)
+    while end and lines[end - 1] in b" \t\n":
+        end -= 1
+    return end
 
 
 def _parse(lines: bytes, expected: int, numbers) -> pl.DataFrame:
@@ -161,13 +213,6 @@ def _has_core_names(frame: pl.DataFrame) -> bool:
 
     present = [pl.col(name).is_not_null() | pl.col(name.lower()).is_not_null() for name in _CORE]
     return bool(frame.select(pl.all_horizontal(present).all()).item())
-
-
-def _session_rows(core: pl.DataFrame) -> list[int]:
-    import polars as pl
-
-    event_type = pl.coalesce("EventType", "eventtype").str.strip_chars().str.to_uppercase()
-    return core.filter(event_type.is_in(_SESSION_TYPES))["source_row"].to_list()
 
 
 def _attributes(numbers: list[int], lines: list[bytes]) -> pl.DataFrame:
@@ -191,39 +236,80 @@ def _json_or_none(line: bytes):
         return None
 
 
-def _session_lines(lines: bytes, end: int) -> tuple[int, tuple[list[int], list[bytes]] | None]:
-    """The number of lines before `end`, and the numbers and text of the lines marked LOGIN or
-    LOGOUT when markers account for every line (each one a known type, spelled as Connect
-    writes it, one per line), else None.
+def candidate_lines(lines: bytes, end: int) -> tuple[int, list[int], list[bytes]]:
+    """The number of lines before `end`, and the numbers and text of the lines that may bound
+    a session: every line but those whose one `"EventType":"` marker says HEART_BEAT or
+    STATE_CHANGE. A line with no marker (another spelling, or none) or with two stays a
+    candidate: it is parsed, and `transforms.normalize` decides on its parsed type.
 
-    Each scan below is a plain substring search over the decompressed file; the line numbers
-    come from one count of newlines, made piece by piece between the marked lines.
+    One pass: newlines are found with memchr, and the marker is searched within each line.
     """
-    activity = sum(lines.count(marker) for marker in _ACTIVITY_MARKERS)
+    find, startswith = lines.find, lines.startswith
     numbers: list[int] = []
     chosen: list[bytes] = []
-    number, counted_to, position = 1, 0, lines.find(_SESSION_PREFIX)
-    while position >= 0:
-        after = position + len(_SESSION_PREFIX)
-        start = lines.rfind(b"\n", 0, position) + 1
-        # "LOG..." but neither type (some other type, parsed to find out), or a second marker
-        # on one line.
-        if not lines.startswith(_SESSION_SUFFIXES, after) or start < counted_to:
-            return lines.count(b"\n", 0, end) + 1, None
-        number += lines.count(b"\n", counted_to, start)
-        line_end = lines.find(b"\n", after)
-        line_end = line_end if line_end >= 0 else len(lines)
-        numbers.append(number)
-        chosen.append(lines[start:line_end])
-        counted_to = line_end
-        position = lines.find(_SESSION_PREFIX, line_end)
-    # The newlines before the first unmarked line and after the last marked one complete the
-    # count: number is the number of the last marked line, or 1.
-    if numbers:
-        count = number + lines.count(b"\n", counted_to, end)
-    else:
-        count = lines.count(b"\n", 0, end) + 1
-    return count, (numbers, chosen) if activity + len(numbers) == count else None
+    number, start = 0, 0
+    while start < end:
+        line_end = find(b"\n", start, end)
+        line_end = end if line_end < 0 else line_end
+        number += 1
+        marker = find(_TYPE_MARKER, start, line_end)
+        after = marker + len(_TYPE_MARKER)
+        if (
+            marker < 0
+            or not startswith(_ACTIVITY_TYPES, after)
+            or find(_TYPE_MARKER, after, line_end) >= 0
+        ):
+            numbers.append(number)
+            chosen.append(lines[start:line_end])
+        start = line_end + 1
+    return number, numbers, chosen
+
+
+def _scan_candidates(data: bytes) -> tuple[str, str, int, list[int], bytes] | None:
+    """A raw file's (format, shape, number of records, candidate numbers, candidate lines
+    joined by newlines), for a lookback day's batch; None when the file needs to be read on its
+    own (damaged gzip, pretty-printed or mixed records, CR line ends). Runs in a worker
+    process: plain bytes in, plain values out."""
+    fmt = "json"
+    if data.startswith(GZIP_MAGIC):
+        fmt = "json-gzip"
+        try:
+            data = _gunzip("", data)
+        except Exception:  # noqa: BLE001 - read on its own, which names the file
+            return None
+    if not data or data.isspace():
+        return fmt, "ndjson", 0, [], b""
+    lines, shape = _as_lines(data)
+    if lines is None:
+        return None
+    count, numbers, chosen = candidate_lines(lines, _content_end(lines))
+    return fmt, shape, count, numbers, b"\n".join(chosen)
+
+
+def _batch_records(urls: list[str], scans: list) -> RawRecords | None:
+    """The candidate records of a lookback day's files, parsed in one go."""
+    import polars as pl
+
+    from transforms.normalize import SOURCE_FILE_COLUMN
+
+    texts = [scan[4] for scan in scans if scan[3]]
+    numbers = [number for scan in scans for number in scan[3]]
+    try:
+        core = _parse(b"\n".join(texts), len(numbers), numbers)
+    except (ValueError, pl.exceptions.PolarsError):
+        return None
+    core = core.with_columns(
+        pl.Series(
+            SOURCE_FILE_COLUMN,
+            [url for url, scan in zip(urls, scans, strict=True) for _ in scan[3]],
+            dtype=pl.String,
+        )
+    )
+    if not _has_core_names(core):
+        return None
+    lines = [line for text in texts for line in text.split(b"\n")]
+    fmt, shape = scans[0][:2]
+    return RawRecords(core.lazy(), fmt, shape, _with_attributes(core, lines).lazy())
 
 
 # -- the careful reading: any mix of shapes, bad records quarantined ------------------------------
