@@ -6,7 +6,7 @@ import gzip
 import io
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import count
 
 import polars as pl
@@ -92,3 +92,26 @@ def write_parquet(root, day, records, name="part-0.parquet", layout="date") -> s
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def lowercase_keys(value):
+    """A record as a Glue/OpenX round trip leaves it: every name lower-cased."""
+    if isinstance(value, dict):
+        return {key.lower(): lowercase_keys(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [lowercase_keys(child) for child in value]
+    return value
+
+
+def read_day(root, day: date, candidates_only: bool = False) -> pl.DataFrame:
+    """The records of one partition read file by file, flattened and checked, with the
+    attributes of LOGIN/LOGOUT records (null on the others), in file and row order."""
+    from timecard import ingest
+
+    files = ingest.partition_files(str(root), day)
+    reads = [ingest.read_file(file, day, candidates_only) for file in files]
+    checked = pl.concat([read.checked for read in reads]).collect()
+    attributes = pl.concat([read.session_attributes for read in reads]).collect()
+    return checked.join(attributes, on=["source_file", "source_row"], how="left").sort(
+        "source_file", "source_row"
+    )

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -116,6 +117,7 @@ class DayCache:
         # One listing per day and run: every part of a day is judged against the same files.
         self._listings: dict[date, tuple[list[storage.FileInfo], str]] = {}
         self.parts_built = 0  # by this object: what "condensed now" counts in a run summary
+        self._lock = threading.Lock()  # days may be condensed on several threads
 
     def listing(self, day: date) -> tuple[list[storage.FileInfo], str]:
         if day not in self._listings:
@@ -143,7 +145,8 @@ class DayCache:
             marker = storage.join(folder, f"{name}.json")
             storage.write_bytes(marker, json.dumps(record, indent=2, sort_keys=True).encode())
             found[name] = Part(day, name, fingerprint, counts, folder, frames, built_now=True)
-            self.parts_built += 1
+            with self._lock:
+                self.parts_built += 1
         return found
 
     @staticmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, timedelta
 
@@ -26,6 +27,7 @@ from transforms import report as report_transforms
 from transforms.filters import Filters, hierarchy_levels
 
 DEFAULT_LOOKBACK_DAYS = 31
+LOOKBACK_DAYS_AT_ONCE = 2
 _JUST_BEFORE = timedelta(microseconds=1)
 
 
@@ -155,17 +157,25 @@ def condense_days(request: ReportRequest, cache: DayCache) -> tuple[dict, dict]:
     """Make sure the parts the report needs are condensed; return them by day.
 
     A day around the window is condensed fully in one read: its activity is needed, and it
-    holds the LOGINs of most of the report's rows, so its attributes will be too.
+    holds the LOGINs of most of the report's rows, so its attributes will be too. Lookback days
+    need only their LOGIN/LOGOUT records and are condensed two at a time, so one day's Python
+    work (contract checks, writes) overlaps another's reading, which runs outside the GIL.
     """
     session_days, activity_days = needed_days(request)
-    session_parts, activity_parts = {}, {}
+    lookback_days = [day for day in session_days if day not in activity_days]
+    with ThreadPoolExecutor(max_workers=LOOKBACK_DAYS_AT_ONCE) as pool:
+        found = dict(
+            zip(
+                lookback_days,
+                pool.map(lambda day: cache.parts(day, ("sessions",)), lookback_days),
+                strict=True,
+            )
+        )
     for day in session_days:
         if day in activity_days:
-            parts = cache.parts(day, ("sessions", "activity", "attributes"))
-            activity_parts[day] = parts["activity"]
-        else:
-            parts = cache.parts(day, ("sessions",))
-        session_parts[day] = parts["sessions"]
+            found[day] = cache.parts(day, ("sessions", "activity", "attributes"))
+    session_parts = {day: found[day]["sessions"] for day in session_days}
+    activity_parts = {day: found[day]["activity"] for day in session_days if day in activity_days}
     return session_parts, activity_parts
 
 

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from schemas.columns import REPORT_HEADER
+from tests.builders import lowercase_keys
 from timecard import ingest
 from timecard.cli import main
 from timecard.settings import REPO_ROOT
@@ -46,14 +47,6 @@ def day_of(record: dict) -> str:
 
 def compact(record: dict) -> bytes:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def lowercase_keys(value):
-    if isinstance(value, dict):
-        return {key.lower(): lowercase_keys(child) for key, child in value.items()}
-    if isinstance(value, list):
-        return [lowercase_keys(child) for child in value]
-    return value
 
 
 def land(root: Path, records: list[dict], shape: str) -> None:

@@ -11,7 +11,14 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from tests.builders import event, partition_dir, write_ndjson, write_parquet
+from tests.builders import (
+    event,
+    lowercase_keys,
+    partition_dir,
+    read_day,
+    write_ndjson,
+    write_parquet,
+)
 from timecard import condensed, engine, ingest, storage, timerange
 from timecard.errors import UnreadableInputError
 
@@ -20,18 +27,6 @@ DAY_TEXT = DAY.isoformat()
 LAYOUTS = ("date", "ymd", "firehose")
 FORMATS = ("parquet", "ndjson", "ndjson-gzip", "ndjson-no-extension")
 BOTH_FORMATS = ("parquet", "ndjson")
-
-
-def read_day(root, day: date = DAY) -> pl.DataFrame:
-    """Every record of one partition, flattened and checked, in file and row order."""
-    files = ingest.partition_files(str(root), day)
-    reads = [ingest.read_file(file, day) for file in files]
-    checked = pl.concat([read.checked for read in reads]).collect()
-    attributes = pl.concat([read.session_attributes for read in reads]).collect()
-    # Attributes are read for LOGIN/LOGOUT records only; other records get nulls here.
-    return checked.join(attributes, on=["source_file", "source_row"], how="left").sort(
-        "source_file", "source_row"
-    )
 
 
 def usable(frame: pl.DataFrame) -> pl.DataFrame:
@@ -44,13 +39,6 @@ def reasons(frame: pl.DataFrame) -> list[str]:
 
 def json_line(record: dict) -> bytes:
     return json.dumps(record, ensure_ascii=False).encode()
-
-
-def lowercase_keys(value):
-    """A record as Firehose/Glue store it: every column and field name lower-cased."""
-    if isinstance(value, dict):
-        return {key.lower(): lowercase_keys(child) for key, child in value.items()}
-    return value
 
 
 def write_records(root, records, fmt: str, layout: str = "date", name: str = "part-0") -> str:
@@ -84,7 +72,7 @@ def test_each_layout_and_format_is_found_and_read(tmp_path, layout, fmt):
     path = write_records(tmp_path, records, fmt, layout)
 
     files = ingest.partition_files(str(tmp_path), DAY)
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert [file.url for file in files] == [path]
     assert reasons(frame) == []
@@ -212,7 +200,7 @@ def test_hidden_and_marker_files_and_folders_are_ignored(tmp_path):
         storage.write_bytes(os.path.join(folder, name), b"not json at all")
 
     assert [file.url for file in ingest.partition_files(str(tmp_path), DAY)] == [path]
-    assert reasons(read_day(tmp_path)) == []
+    assert reasons(read_day(tmp_path, DAY)) == []
 
 
 # -- field names and timestamps ---------------------------------------------------------------
@@ -223,7 +211,7 @@ def test_column_and_field_names_match_in_any_case(tmp_path, fmt):
     record = event("login", "2026-11-02T08:00:00Z", username="jdoe", hierarchy=("EMEA", "Paris"))
     write_records(tmp_path, [lowercase_keys(record)], fmt)
 
-    row = read_day(tmp_path).row(0, named=True)
+    row = read_day(tmp_path, DAY).row(0, named=True)
 
     assert row["reason"] is None
     assert row["event_type"] == "LOGIN"
@@ -242,7 +230,7 @@ def test_glue_style_parquet_with_lowercase_nested_names(tmp_path):
     schema = pl.read_parquet_schema(ingest.partition_files(str(tmp_path), DAY)[0].url)
     assert "currentagentsnapshot" in schema
 
-    row = read_day(tmp_path).row(0, named=True)
+    row = read_day(tmp_path, DAY).row(0, named=True)
 
     assert (row["reason"], row["username"], row["hierarchy_2"]) == (None, "a1", "Sales")
 
@@ -254,7 +242,7 @@ def test_ndjson_records_of_one_file_may_spell_names_in_different_cases(tmp_path)
     ]
     write_records(tmp_path, records, "ndjson")
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert reasons(frame) == []
     assert frame["username"].to_list() == ["canonical", "lowercase"]
@@ -267,7 +255,7 @@ def test_one_malformed_snapshot_does_not_blank_the_attributes_of_the_other_recor
     odd["CurrentAgentSnapshot"]["Configuration"] = "not an object"
     write_records(tmp_path, [good, odd], "ndjson")
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert reasons(frame) == []
     assert frame["username"].to_list() == ["ana", None]
@@ -287,7 +275,7 @@ def test_one_malformed_snapshot_does_not_blank_the_attributes_of_the_other_recor
 def test_iso_timestamp_strings_with_any_offset(tmp_path, fmt, text, instant):
     write_records(tmp_path, [event("LOGIN", text)], fmt)
 
-    row = read_day(tmp_path).row(0, named=True)
+    row = read_day(tmp_path, DAY).row(0, named=True)
 
     assert row["reason"] is None
     assert row["event_ts"] == instant
@@ -308,7 +296,7 @@ def test_parquet_timestamp_columns_naive_or_zoned(tmp_path, dtype):
     frame.write_parquet(path)
     assert pl.read_parquet_schema(path)["EventTimestamp"] == dtype
 
-    row = read_day(tmp_path).row(0, named=True)
+    row = read_day(tmp_path, DAY).row(0, named=True)
 
     assert row["reason"] is None
     assert row["event_ts"] == instant
@@ -365,7 +353,7 @@ def test_bad_records_are_quarantined_with_a_reason_and_the_rest_is_used(tmp_path
     good_after = event("HEART_BEAT", "2026-11-02T10:00:00Z")
     path = write_records(tmp_path, [good_before, bad, good_after], fmt)
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert usable(frame)["event_id"].to_list() == [good_before["EventId"], good_after["EventId"]]
     quarantined = frame.filter(pl.col("reason").is_not_null()).row(0, named=True)
@@ -379,7 +367,7 @@ def test_a_day_either_side_of_the_partition_is_still_usable(tmp_path):
     outside = ["2026-10-31T23:59:59.999Z", "2026-11-04T00:00:00Z"]
     write_records(tmp_path, [event("HEART_BEAT", ts) for ts in edges + outside], "ndjson")
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert frame["reason"].is_null().to_list() == [True, True, False, False]
 
@@ -389,7 +377,7 @@ def test_an_integer_event_timestamp_column_is_quarantined(tmp_path, fmt):
     epoch_millis = int(datetime(2026, 11, 2, 8, tzinfo=UTC).timestamp() * 1000)
     write_records(tmp_path, [event("LOGIN", epoch_millis), event("LOGOUT", epoch_millis)], fmt)
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert frame.height == 2
     # JSON has no column types: a number there is read as text that is not a date-time.
@@ -418,7 +406,7 @@ def test_lines_that_are_not_json_or_not_utf8_are_quarantined_with_their_line_num
     with open(path, "wb") as handle:
         handle.write(gzip.compress(data) if compress else data)
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert usable(frame)["event_id"].to_list() == [good[0]["EventId"], good[1]["EventId"]]
     assert usable(frame)["source_row"].to_list() == [1, 5]
@@ -441,7 +429,7 @@ def test_blank_lines_and_crlf_number_records_in_file_order(tmp_path):
     with open(path, "wb") as handle:
         handle.write(data)
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert reasons(frame) == []
     assert frame["source_row"].to_list() == [1, 2]
@@ -451,7 +439,7 @@ def test_an_empty_file_has_no_records(tmp_path):
     write_records(tmp_path, [], "ndjson")
     write_records(tmp_path, [], "ndjson-gzip")
 
-    assert read_day(tmp_path).height == 0
+    assert read_day(tmp_path, DAY).height == 0
 
 
 # -- the lookback read: LOGIN/LOGOUT lines found by their bytes ---------------------------------
@@ -519,7 +507,7 @@ def test_null_configuration_and_null_hierarchy_levels_are_usable(tmp_path, fmt):
     full = event("LOGIN", "2026-11-02T08:00:00Z", agent="a5", hierarchy=("A", "B", "C", "D", "E"))
     write_records(tmp_path, [no_configuration, no_snapshot, no_groups, partly, full], fmt)
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert reasons(frame) == []
     levels = [f"hierarchy_{level}" for level in range(1, 6)]
@@ -628,7 +616,7 @@ def test_pyarrow_parquet_with_all_null_snapshot_groups_keeps_its_attributes(tmp_
     path = os.path.join(partition_dir(str(tmp_path), DAY_TEXT), "firehose.parquet")
     pq.write_table(pa.Table.from_pylist([login]), path)
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert reasons(frame) == []
     assert frame["username"].to_list() == [configuration["Username"]]

@@ -10,10 +10,13 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tests.builders import event, partition_dir
+from tests.builders import event, lowercase_keys, partition_dir, read_day
 from timecard import ingest, storage
+from timecard.condensed import RawReads
 from timecard.errors import UnreadableInputError
 from timecard.readers import read_records
+from timecard.readers.json_records import JsonReader, candidate_lines
+from transforms.normalize import SOURCE_FILE_COLUMN
 
 DAY = date(2026, 11, 2)
 
@@ -45,15 +48,6 @@ def shaped(records: list[dict], shape: str) -> bytes:
     raise ValueError(shape)
 
 
-def lowercase_keys(value):
-    """A record as a Glue/OpenX round trip leaves it: every name lower-cased."""
-    if isinstance(value, dict):
-        return {key.lower(): lowercase_keys(child) for key, child in value.items()}
-    if isinstance(value, list):
-        return [lowercase_keys(child) for child in value]
-    return value
-
-
 def records() -> list[dict]:
     sample = [
         event("LOGIN", "2026-11-02T08:00:00.125Z", "a", username="민준", event_id="e1"),
@@ -80,16 +74,6 @@ def write(root, data: bytes, name: str) -> str:
     return path
 
 
-def read_day(root, candidates_only: bool = False) -> pl.DataFrame:
-    files = ingest.partition_files(str(root), DAY)
-    reads = [ingest.read_file(file, DAY, candidates_only) for file in files]
-    checked = pl.concat([read.checked for read in reads]).collect()
-    attributes = pl.concat([read.session_attributes for read in reads]).collect()
-    return checked.join(attributes, on=["source_file", "source_row"], how="left").sort(
-        "source_file", "source_row"
-    )
-
-
 COLUMNS = ["event_id", "event_type", "event_ts", "agent_arn", "username", "hierarchy_1", "reason"]
 SHAPES = ("ndjson", "concatenated", "multi-line", "mixed")
 
@@ -97,7 +81,7 @@ SHAPES = ("ndjson", "concatenated", "multi-line", "mixed")
 @pytest.fixture
 def expected(tmp_path) -> pl.DataFrame:
     write(tmp_path / "reference", shaped(records(), "ndjson"), "part.json")
-    return read_day(tmp_path / "reference").select(COLUMNS)
+    return read_day(tmp_path / "reference", DAY).select(COLUMNS)
 
 
 @pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
@@ -108,7 +92,7 @@ def test_every_json_shape_reads_the_same_records(tmp_path, expected, shape, comp
     name = "stream-1-2026-11-02-08-00-00-5b1e"
     write(tmp_path, gzip.compress(data, mtime=0) if compressed else data, name)
 
-    frame = read_day(tmp_path).select(COLUMNS)
+    frame = read_day(tmp_path, DAY).select(COLUMNS)
 
     assert frame.equals(expected)
     assert frame["reason"].null_count() == frame.height == 5
@@ -124,7 +108,7 @@ def test_every_json_shape_reads_the_same_records(tmp_path, expected, shape, comp
 def test_a_lookback_read_parses_only_the_login_and_logout_records(tmp_path, shape):
     write(tmp_path, shaped(records(), shape), "part.json")
 
-    candidates = read_day(tmp_path, candidates_only=True)
+    candidates = read_day(tmp_path, DAY, candidates_only=True)
 
     assert candidates["event_type"].to_list() == ["LOGIN", "LOGOUT"]
     assert candidates["source_row"].to_list() == [1, 4]  # numbered as in the whole file
@@ -137,7 +121,7 @@ def test_records_with_other_name_spellings_are_still_read(tmp_path):
     odd["eventId"] = odd.pop("EventId")  # neither Connect's nor Glue's spelling
     write(tmp_path, compact(lower) + b"\n" + compact(odd) + b"\n", "part.json")
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert frame["reason"].to_list() == [None, None]
     assert frame["event_id"].to_list() == [lower["eventid"], odd["eventId"]]
@@ -155,7 +139,7 @@ def test_snapshots_as_json_text_inside_json_records(tmp_path):
     quirk["CurrentAgentSnapshot"]["Configuration"]["AgentHierarchyGroups"] = "null"  # fixtures do
     write(tmp_path, b"".join(compact(r) for r in (record, groups, quirk)), "part.json")
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert frame["reason"].to_list() == [None, None, None]
     assert frame["username"].to_list() == ["민준", "b", "c"]
@@ -167,7 +151,7 @@ def test_a_bad_record_in_concatenated_json_is_quarantined_with_its_position(tmp_
     data = good[0] + b'{"EventId":"cut' + b"\n" + good[1]
     path = write(tmp_path, data, "part.json")
 
-    frame = read_day(tmp_path)
+    frame = read_day(tmp_path, DAY)
 
     assert frame["reason"].is_null().to_list() == [True, False, True]
     assert frame["source_row"].to_list() == [1, 2, 3]
@@ -185,3 +169,94 @@ def test_a_file_without_one_parseable_record_is_unreadable(tmp_path):
     message = str(raised.value)
     assert path in message and "holds no JSON record that can be parsed" in message
     assert "record 1 at byte offset 0 (line 1)" in message and "\n" not in message
+
+
+# -- a lookback day's files in one batch -----------------------------------------------------
+
+
+def test_candidate_lines_keeps_every_line_it_cannot_rule_out():
+    lines = b"\n".join(
+        [
+            b'{"EventType":"HEART_BEAT","EventId":"1"}',
+            b'{"EventType":"STATE_CHANGE","EventId":"2"}',
+            b'{"EventType":"LOGIN","EventId":"3"}',
+            b'{"EventType":"CONNECTED","EventId":"4"}',  # a type timecard does not know
+            b'{"eventtype":"HEART_BEAT","EventId":"5"}',  # another spelling: parsed to see
+            b'{"Nested":{"EventType":"HEART_BEAT"},"EventType":"LOGOUT","EventId":"6"}',
+            b'{"EventType": "HEART_BEAT","EventId":"7"}',  # a space: not the marker
+            b'{"EventType":"HEART_BEATS","EventId":"8"}',
+        ]
+    )
+
+    count, numbers, chosen = candidate_lines(lines, len(lines))
+
+    assert count == 8
+    assert numbers == [3, 4, 5, 6, 7, 8]
+    assert [json.loads(line)["EventId"] for line in chosen] == ["3", "4", "5", "6", "7", "8"]
+
+
+def day_of_files(root) -> list[storage.FileInfo]:
+    """A lookback day as Firehose lands it: several gzip files, with lines the marker scan
+    must leave to the parser."""
+    sample = records()
+    odd = lowercase_keys(records()[0]) | {"eventid": "lower-login"}
+    unknown = records()[1] | {"EventType": "CONNECTED", "EventId": "unknown"}
+    for name, part in (("a", sample[:3]), ("b", [sample[3], odd, sample[4]]), ("c", [unknown])):
+        write(root, gzip.compress(shaped(part, "ndjson"), mtime=0), name)
+    write(root, gzip.compress(b"\n", mtime=0), "d")  # empty
+    return ingest.partition_files(str(root), DAY)
+
+
+def read_batched(files, parts=("sessions",)) -> pl.DataFrame:
+    reads = RawReads(files, DAY, parts)
+    return reads.checked(True).with_columns(pl.col("source_file", "agent_arn").cast(pl.String))
+
+
+def test_a_lookback_day_read_in_one_batch_equals_reading_file_by_file(tmp_path):
+    files = day_of_files(tmp_path)
+    urls = [file.url for file in files]
+
+    batch = JsonReader().read_batch(urls, session_candidates_only=True)
+    batched = read_batched(files).sort("source_file", "source_row")
+
+    assert (batch.format, batch.shape) == ("json-gzip", "ndjson")
+    one_by_one = read_day(tmp_path, DAY, candidates_only=True)
+    assert batched.equals(one_by_one.select(batched.columns))
+    assert batched["event_id"].to_list() == ["e1", "e4", "lower-login", "unknown"]
+    assert batched["reason"].to_list() == [None] * 4
+
+
+def test_a_day_of_mixed_shapes_is_read_one_by_one(tmp_path):
+    sample = records()
+    write(tmp_path, shaped(sample, "ndjson"), "a")
+    write(tmp_path, shaped(sample, "concatenated"), "b")
+    files = ingest.partition_files(str(tmp_path), DAY)
+
+    assert JsonReader().read_batch([file.url for file in files], True) is None
+    assert read_batched(files)["source_row"].to_list() == [1, 4, 1, 4]
+
+
+def test_a_batch_of_one_shape_is_parsed_at_once_with_rows_numbered_per_file(tmp_path):
+    sample = records()
+    for name in ("a", "b"):
+        write(tmp_path, gzip.compress(shaped(sample, "ndjson"), mtime=0), name)
+    urls = [file.url for file in ingest.partition_files(str(tmp_path), DAY)]
+
+    batch = JsonReader().read_batch(urls, session_candidates_only=True)
+
+    assert (batch.format, batch.shape) == ("json-gzip", "ndjson")
+    core = batch.frame.collect()
+    assert core["source_row"].to_list() == [1, 4, 1, 4]  # LOGIN and LOGOUT of each file
+    assert core[SOURCE_FILE_COLUMN].to_list() == [urls[0], urls[0], urls[1], urls[1]]
+    attributes = batch.attribute_records.collect()
+    assert attributes["source_row"].to_list() == [1, 4, 1, 4]
+    assert JsonReader().read_batch(urls, session_candidates_only=False) is None
+
+
+def test_a_damaged_file_in_a_lookback_batch_is_named(tmp_path):
+    sample = records()
+    write(tmp_path, gzip.compress(shaped(sample, "ndjson"), mtime=0), "a")
+    damaged = write(tmp_path, gzip.compress(shaped(sample, "ndjson"), mtime=0)[:-20], "b")
+
+    with pytest.raises(UnreadableInputError, match=damaged):
+        read_batched(ingest.partition_files(str(tmp_path), DAY))

@@ -11,9 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.builders import event, partition_dir, write_parquet
+from tests.builders import event, lowercase_keys, partition_dir, read_day, write_parquet
 from timecard import ingest
+from timecard.condensed import RawReads
+from timecard.errors import UnreadableInputError
 from timecard.readers import read_records
+from timecard.readers.parquet import ParquetReader
 
 DAY = date(2026, 11, 2)
 COLUMNS = ["event_id", "event_type", "event_ts", "agent_arn", "username", "first_name"]
@@ -30,22 +33,6 @@ def records() -> list[dict]:
     for record in sample:  # after a routing-profile change the previous snapshot differs
         record["PreviousAgentSnapshot"] = {"Configuration": {"RoutingProfile": {"Name": "Old"}}}
     return sample
-
-
-def lowercase_keys(value):
-    if isinstance(value, dict):
-        return {key.lower(): lowercase_keys(child) for key, child in value.items()}
-    return value
-
-
-def read_day(root) -> pl.DataFrame:
-    files = ingest.partition_files(str(root), DAY)
-    reads = [ingest.read_file(file, DAY) for file in files]
-    checked = pl.concat([read.checked for read in reads]).collect()
-    attributes = pl.concat([read.session_attributes for read in reads]).collect()
-    return checked.join(attributes, on=["source_file", "source_row"], how="left").sort(
-        "source_file", "source_row"
-    )
 
 
 def write_arrow(root, table: pa.Table, **options) -> str:
@@ -80,7 +67,7 @@ def glue_string_table(keys_lowercase: bool, unit: str, tz: str | None) -> pa.Tab
 @pytest.fixture
 def expected(tmp_path) -> pl.DataFrame:
     write_parquet(tmp_path / "reference", DAY.isoformat(), records())
-    return read_day(tmp_path / "reference").select(COLUMNS)
+    return read_day(tmp_path / "reference", DAY).select(COLUMNS)
 
 
 def test_the_reference_reads_the_current_snapshot(expected):
@@ -94,7 +81,7 @@ def test_the_reference_reads_the_current_snapshot(expected):
 def test_json_text_snapshots_with_a_timestamp_column(tmp_path, expected, keys_lowercase, unit, tz):
     write_arrow(tmp_path, glue_string_table(keys_lowercase, unit, tz), row_group_size=3)
 
-    frame = read_day(tmp_path).select(COLUMNS)
+    frame = read_day(tmp_path, DAY).select(COLUMNS)
 
     assert frame.equals(expected)
     [file] = ingest.partition_files(str(tmp_path), DAY)
@@ -109,7 +96,7 @@ def test_glue_struct_schema_with_hierarchy_groups_as_json_text(tmp_path, expecte
         del row["previousagentsnapshot"]  # LOGIN/LOGOUT records may carry none
     write_arrow(tmp_path, pa.Table.from_pylist(rows), row_group_size=1)
 
-    frame = read_day(tmp_path).select(COLUMNS)
+    frame = read_day(tmp_path, DAY).select(COLUMNS)
 
     assert frame.equals(expected)
 
@@ -119,4 +106,58 @@ def test_nested_structs_written_by_pyarrow_dictionary_encoded(tmp_path, expected
     encodings = pq.ParquetFile(path).metadata.row_group(0).column(0).encodings
     assert "RLE_DICTIONARY" in encodings or "PLAIN_DICTIONARY" in encodings
 
-    assert read_day(tmp_path).select(COLUMNS).equals(expected)
+    assert read_day(tmp_path, DAY).select(COLUMNS).equals(expected)
+
+
+# -- a day's files in one batch ----------------------------------------------------------------
+
+
+def write_named(root, table: pa.Table, name: str) -> str:
+    path = os.path.join(partition_dir(str(root), DAY.isoformat()), name)
+    pq.write_table(table, path, compression="snappy", use_dictionary=True)
+    return path
+
+
+def read_batched(root, parts=("sessions", "activity", "attributes")) -> pl.DataFrame:
+    reads = RawReads(ingest.partition_files(str(root), DAY), DAY, parts)
+    checked = reads.checked(False).with_columns(pl.col("source_file", "agent_arn").cast(pl.String))
+    return checked.join(reads.attributes(), on=["source_file", "source_row"], how="left").sort(
+        "source_file", "source_row"
+    )
+
+
+def test_a_day_of_files_is_read_in_one_batch_with_rows_numbered_per_file(tmp_path, expected):
+    for name in ("a", "b", "c"):
+        write_named(tmp_path, pa.Table.from_pylist(records()), name)
+    urls = [file.url for file in ingest.partition_files(str(tmp_path), DAY)]
+
+    batch = ParquetReader().read_batch(urls, session_candidates_only=False)
+    frame = read_batched(tmp_path)
+
+    assert (batch.format, batch.shape) == ("parquet", "nested")
+    assert frame["source_row"].to_list() == [1, 2, 3, 4] * 3
+    assert frame["source_file"].to_list() == [url for url in urls for _ in range(4)]
+    for url in urls:  # each file as if it were read alone
+        one = frame.filter(pl.col("source_file") == url).select(COLUMNS)
+        assert one.equals(expected)
+
+
+def test_files_whose_columns_differ_are_read_one_by_one(tmp_path, expected):
+    write_named(tmp_path, pa.Table.from_pylist(records()), "a")
+    write_named(tmp_path, glue_string_table(keys_lowercase=True, unit="ms", tz="UTC"), "b")
+
+    frame = read_batched(tmp_path)
+
+    for url in frame["source_file"].unique(maintain_order=True):
+        assert frame.filter(pl.col("source_file") == url).select(COLUMNS).equals(expected)
+
+
+def test_a_damaged_file_in_a_batch_is_named(tmp_path):
+    write_named(tmp_path, pa.Table.from_pylist(records()), "a")
+    damaged = write_named(tmp_path, pa.Table.from_pylist(records()), "b")
+    with open(damaged, "r+b") as handle:  # a page of the file overwritten, its footer intact
+        handle.seek(4)
+        handle.write(b"\x00" * 200)
+
+    with pytest.raises(UnreadableInputError, match=damaged):
+        read_batched(tmp_path)

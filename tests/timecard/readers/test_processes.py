@@ -1,0 +1,56 @@
+"""Byte work on every core: worker processes, or threads where processes cannot run."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+from timecard.readers import processes
+
+
+def length_and_worker(data: bytes) -> tuple[int, str]:
+    return len(data), multiprocessing.current_process().name
+
+
+def die_in_a_worker(data: bytes) -> int:
+    if multiprocessing.current_process().name != "MainProcess":
+        os._exit(3)  # a worker killed mid-task (out of memory, say)
+    return len(data)
+
+
+def read(url: str) -> bytes:
+    return url.encode()
+
+
+def test_work_runs_in_worker_processes_in_order():
+    urls = [f"file-{n}" * n for n in range(1, 30)]
+
+    results = processes.map_in_processes(length_and_worker, urls, read)
+
+    assert [length for length, _ in results] == [len(url) for url in urls]
+    assert {worker for _, worker in results} != {"MainProcess"}
+
+
+def test_a_broken_pool_falls_back_to_threads_and_is_replaced():
+    urls = ["a", "bb", "ccc"]
+
+    assert processes.map_in_processes(die_in_a_worker, urls, read) == [1, 2, 3]
+    results = processes.map_in_processes(length_and_worker, urls, read)
+    assert {worker for _, worker in results} != {"MainProcess"}
+
+
+def test_without_processes_the_work_runs_in_threads(monkeypatch):
+    monkeypatch.setattr(processes, "_process_pool", lambda: None)
+
+    results = processes.map_in_processes(length_and_worker, ["a", "bb"], read)
+
+    assert results == [(1, "MainProcess"), (2, "MainProcess")]
+
+
+@pytest.fixture(autouse=True)
+def fresh_pool():
+    processes._forget_pool()
+    yield
+    processes._forget_pool()
