@@ -97,7 +97,10 @@ class ParquetReader:
         sources = [dtype for name, dtype in reduced.items() if name.lower() in _ATTRIBUTE_SOURCES]
         if not all(_text_leaves(dtype) for dtype in sources):
             return None  # attributes from Polars' own scan of each file
-        attributes = _attribute_records(urls, dict(full), reduced)
+        if _shape(reduced) == "json-text":
+            attributes = _json_text_attribute_records(urls, reduced)
+        else:
+            attributes = _attribute_records(urls, dict(full), reduced)
         return RawRecords(scan, "parquet", _shape(reduced), attributes)
 
 
@@ -151,6 +154,40 @@ def _attribute_records(
 
     extra = {SOURCE_FILE_COLUMN: pl.String()} if batch else {}
     return pl.defer(read, schema={**schema, "source_row": pl.Int64(), **extra})
+
+
+def _json_text_attribute_records(urls: list[str], reduced: dict[str, pl.DataType]) -> pl.LazyFrame:
+    """The records that may be LOGIN/LOGOUT, with their snapshot as JSON text (a Glue `string`
+    column), read by Polars: its scan decodes that column only for the rows the EventType
+    filter keeps, where pyarrow would read the JSON text of every heartbeat too."""
+    import polars as pl
+
+    from transforms.normalize import ACTIVITY_ONLY_EVENT_TYPES, SOURCE_FILE_COLUMN
+
+    names = [name for name in reduced if name.lower() in _ATTRIBUTE_SOURCES]
+    type_columns = [name for name in names if name.lower() == "eventtype"]
+    row, start = "__row__", "__start__"
+    scan = storage.scan_parquet(
+        urls,
+        row_index_name=row,
+        include_file_paths=SOURCE_FILE_COLUMN,
+        parallel="prefiltered",
+    )
+    # Where each file's rows start in the scan's row index: its rows are numbered from 1.
+    starts = (
+        scan.select(SOURCE_FILE_COLUMN, row)
+        .group_by(SOURCE_FILE_COLUMN)
+        .agg(pl.col(row).min().alias(start))
+    )
+    records = scan.select(SOURCE_FILE_COLUMN, row, *names)
+    if len(type_columns) == 1:
+        activity = pl.col(type_columns[0]).is_in(ACTIVITY_ONLY_EVENT_TYPES).fill_null(False)
+        records = records.filter(~activity)
+    return (
+        records.join(starts, on=SOURCE_FILE_COLUMN, how="left")
+        .with_columns(source_row=pl.col(row) - pl.col(start) + 1)
+        .drop(row, start)
+    )
 
 
 def _text_leaves(dtype: pl.DataType) -> bool:

@@ -142,6 +142,21 @@ def test_a_day_of_files_is_read_in_one_batch_with_rows_numbered_per_file(tmp_pat
         assert one.equals(expected)
 
 
+@pytest.mark.parametrize("keys_lowercase", [True, False], ids=["lower-case", "CamelCase"])
+def test_a_day_of_json_text_snapshots_in_one_batch(tmp_path, expected, keys_lowercase):
+    for name in ("a", "b"):
+        write_named(tmp_path, glue_string_table(keys_lowercase, unit="ms", tz="UTC"), name)
+    urls = [file.url for file in ingest.partition_files(str(tmp_path), DAY)]
+
+    batch = ParquetReader().read_batch(urls, session_candidates_only=False)
+    frame = read_batched(tmp_path)
+
+    assert (batch.format, batch.shape) == ("parquet", "json-text")
+    assert frame["source_row"].to_list() == [1, 2, 3, 4] * 2
+    for url in urls:
+        assert frame.filter(pl.col("source_file") == url).select(COLUMNS).equals(expected)
+
+
 def test_files_whose_columns_differ_are_read_one_by_one(tmp_path, expected):
     write_named(tmp_path, pa.Table.from_pylist(records()), "a")
     write_named(tmp_path, glue_string_table(keys_lowercase=True, unit="ms", tz="UTC"), "b")
