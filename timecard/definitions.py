@@ -63,13 +63,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from timecard.errors import UsageError
 from timecard.landing import PARTITION_TIMES, parse_layout
 from timecard.timerange import PRESETS, TimeRange, custom_range, preset_range, zone
 
 if TYPE_CHECKING:
+    import yaml
+
     from transforms.filters import Filters
 
 SUFFIX = ".yaml"
@@ -254,6 +254,8 @@ class ReportDefinition:
         return data
 
     def to_yaml(self) -> str:
+        import yaml
+
         header = f"# timecard saved report '{self.slug}'. Format: timecard/definitions.py\n"
         return header + yaml.safe_dump(
             self.to_dict(), sort_keys=False, allow_unicode=True, default_flow_style=False
@@ -402,6 +404,8 @@ def load_definition(path: str | Path) -> ReportDefinition:
         raise DefinitionError(source, [f"It cannot be read: {error.strerror}."]) from None
     if len(raw) > MAX_FILE_BYTES:
         raise DefinitionError(source, [f"It is larger than {MAX_FILE_BYTES} bytes."])
+    import yaml  # here, not at the top: most commands never read a definition
+
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as error:
@@ -445,6 +449,8 @@ def save_definition(
     path = definition_path(folder, definition.slug)
     text = definition.to_yaml()
     # Never write a file that would not load again (a definition built in code skips checks).
+    import yaml
+
     parse_definition(definition.slug, yaml.safe_load(text), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(
@@ -750,6 +756,8 @@ def _unknown_keys(data: dict, known: tuple[str, ...], where: str) -> list[str]:
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
+    import yaml
+
     mark = getattr(error, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     detail = getattr(error, "problem", None) or str(error)
