@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import resource
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -72,7 +73,17 @@ def measure_report(events_root: str, day: date, cache_root: str, csv_path: str) 
         "events_read": summary.events_read,
         "partitions_read": summary.partitions_read,
         "parts_condensed": summary.parts_built_now,
+        "worker_peak_rss_bytes": worker_peak_rss(),
     }
+
+
+def worker_peak_rss() -> int:
+    """The largest peak RSS of this process's worker processes (JSON scans), once they have
+    exited: the bench's own measurement from outside sees this process only."""
+    from timecard.readers import processes
+
+    processes.shutdown()
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: KiB
 
 
 def measure_duckdb(events_root: str, day: date, csv_path: str) -> dict:

@@ -48,6 +48,14 @@ def _process_pool() -> Executor | None:
     return _pool
 
 
+def shutdown() -> None:
+    """Stop the workers and wait for them (they stop with the process anyway)."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True)
+    _pool = None
+
+
 def _forget_pool() -> None:
     global _pool
     if _pool is not None:
