@@ -80,12 +80,34 @@ class JsonReader:
 
 
 def _gunzip(url: str, data: bytes) -> bytes:
+    single = _gunzip_one_member(data)
+    if single is not None:
+        return single
     from isal import igzip, igzip_lib
 
     try:
         return igzip.decompress(data)  # every gzip member, like gzip.decompress, but faster
     except (EOFError, OSError, zlib.error, igzip_lib.IsalError) as error:
         raise unreadable(url, "is a damaged gzip file (truncated or corrupt)", error) from None
+
+
+def _gunzip_one_member(data: bytes) -> bytes | None:
+    """The usual file, one gzip member, decompressed into a buffer of the size its trailer
+    states: about twice as fast as letting the buffer grow. None for anything else (several
+    members, a damaged file), which takes the general reading."""
+    from isal import isal_zlib
+
+    if len(data) < 18:  # a gzip header and trailer
+        return None
+    stated_size = int.from_bytes(data[-4:], "little")  # of the last member, modulo 2**32
+    try:
+        member = isal_zlib.decompressobj(31)  # 31: a gzip header and trailer, checked
+        decompressed = member.decompress(data, stated_size + 1)
+    except Exception:  # noqa: BLE001 - the general reading explains it
+        return None
+    if member.eof and not member.unused_data and not member.unconsumed_tail:
+        return decompressed
+    return None
 
 
 def _core_schema() -> dict[str, pl.DataType]:

@@ -260,3 +260,13 @@ def test_a_damaged_file_in_a_lookback_batch_is_named(tmp_path):
 
     with pytest.raises(UnreadableInputError, match=damaged):
         read_batched(ingest.partition_files(str(tmp_path), DAY))
+
+
+def test_a_gzip_file_of_several_members_is_read_whole(tmp_path, expected):
+    sample = shaped(records(), "ndjson").splitlines(keepends=True)
+    # As concatenating two gzip files makes it: each member has its own header and trailer.
+    members = gzip.compress(b"".join(sample[:2]), mtime=0) + gzip.compress(b"".join(sample[2:]))
+    write(tmp_path, members, "part.json.gz")
+
+    assert read_day(tmp_path, DAY).select(COLUMNS).equals(expected)
+    assert read_batched(ingest.partition_files(str(tmp_path), DAY)).height == 2
