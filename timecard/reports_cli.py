@@ -9,15 +9,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from timecard.definitions import (
-    FILTER_KEYS,
-    definition_path,
-    existing_definition_path,
-    load_all,
-    load_definition,
-    parse_definition,
-    save_definition,
-)
 from timecard.errors import UsageError
 from timecard.settings import get_settings
 from timecard.timerange import PRESETS
@@ -75,8 +66,10 @@ def add_reports_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
 
 def list_reports(args: argparse.Namespace) -> int:
     """Exit code 1 when some files are broken, so scripts notice them."""
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
     folder = _folder(args)
-    definitions, errors = load_all(folder)
+    definitions, errors = saved.load_all(folder)
     if not definitions and not errors:
         print(f"No saved reports in {folder}.")
         return 0
@@ -103,15 +96,19 @@ def list_reports(args: argparse.Namespace) -> int:
 
 
 def show_report(args: argparse.Namespace) -> int:
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
     path = _existing_path(args, args.slug)
     # The file as written (with its comments); a broken file is shown, then its problems.
     print(path.read_text(encoding="utf-8", errors="replace"), end="")
-    load_definition(path)
+    saved.load_definition(path)
     return 0
 
 
 def create_report(args: argparse.Namespace) -> int:
-    path = definition_path(_folder(args), args.slug)
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
+    path = saved.definition_path(_folder(args), args.slug)
     if path.exists():
         raise UsageError(
             f"A saved report {args.slug!r} already exists ({path}). Change it with "
@@ -119,37 +116,41 @@ def create_report(args: argparse.Namespace) -> int:
         )
     data: dict = {}
     _apply_definition_options(data, args)
-    definition = parse_definition(args.slug, data, str(path))
-    save_definition(definition, path.parent, overwrite=False)
+    definition = saved.parse_definition(args.slug, data, str(path))
+    saved.save_definition(definition, path.parent, overwrite=False)
     print(f"Created saved report {definition.slug!r}: {path}")
     return 0
 
 
 def edit_report(args: argparse.Namespace) -> int:
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
     path = _existing_path(args, args.slug)
-    current = load_definition(path)
+    current = saved.load_definition(path)
     data = current.to_dict()
     _apply_definition_options(data, args)
-    changed = parse_definition(current.slug, data, str(path))
+    changed = saved.parse_definition(current.slug, data, str(path))
     if changed == current:
         print(f"Nothing changed in {current.slug!r}.")
         return 0
-    save_definition(changed, path.parent)
+    saved.save_definition(changed, path.parent)
     print(f"Updated saved report {changed.slug!r}: {path}")
     return 0
 
 
 def save_as_report(args: argparse.Namespace) -> int:
-    source = load_definition(_existing_path(args, args.slug))
-    target = definition_path(_folder(args), args.new_slug)
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
+    source = saved.load_definition(_existing_path(args, args.slug))
+    target = saved.definition_path(_folder(args), args.new_slug)
     if target.exists():
         raise UsageError(
             f"A saved report {args.new_slug!r} already exists ({target}). Choose another slug."
         )
     data = source.to_dict()
     data["name"] = args.name if args.name is not None else f"{source.name} (copy)"
-    copy = parse_definition(args.new_slug, data, str(target))
-    save_definition(copy, target.parent, overwrite=False)
+    copy = saved.parse_definition(args.new_slug, data, str(target))
+    saved.save_definition(copy, target.parent, overwrite=False)
     print(f"Saved {source.slug!r} as {copy.slug!r}: {target}")
     if copy.is_scheduled:
         print(f"The copy is scheduled too ({copy.describe_schedule()}): DAG timecard_{copy.slug}.")
@@ -168,8 +169,10 @@ def delete_report(args: argparse.Namespace) -> int:
 
 
 def schedule_report(args: argparse.Namespace) -> int:
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
     path = _existing_path(args, args.slug)
-    data = load_definition(path).to_dict()
+    data = saved.load_definition(path).to_dict()
     data["schedule"] = "daily" if args.daily else {"weekly": args.weekly.split(",")}
     data["published"] = True  # a scheduled report is published, as in Amazon Connect
     for key, value in (
@@ -179,8 +182,8 @@ def schedule_report(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             data[key] = value
-    definition = parse_definition(args.slug, data, str(path))
-    save_definition(definition, path.parent)
+    definition = saved.parse_definition(args.slug, data, str(path))
+    saved.save_definition(definition, path.parent)
     delivery = f"Reports/{definition.prefix}/" if definition.prefix else "Reports/"
     print(
         f"Scheduled {definition.slug!r}: {definition.describe_schedule()}, at 00:00 "
@@ -191,16 +194,18 @@ def schedule_report(args: argparse.Namespace) -> int:
 
 
 def unschedule_report(args: argparse.Namespace) -> int:
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
     path = _existing_path(args, args.slug)
-    current = load_definition(path)
+    current = saved.load_definition(path)
     if not current.is_scheduled:
         print(f"{current.slug!r} is not scheduled.")
         return 0
     data = current.to_dict()
     data["schedule"] = "none"
     del data["window_days"]  # only meaningful with a schedule
-    definition = parse_definition(current.slug, data, str(path))
-    save_definition(definition, path.parent)
+    definition = saved.parse_definition(current.slug, data, str(path))
+    saved.save_definition(definition, path.parent)
     print(
         f"Unscheduled {definition.slug!r}; the definition stays. Its DAG "
         f"timecard_{definition.slug} disappears at Airflow's next parse; reports it already "
@@ -270,6 +275,8 @@ def _add_definition_options(parser: argparse.ArgumentParser, *, editing: bool) -
 
 def _apply_definition_options(data: dict, args: argparse.Namespace) -> None:
     """Change `data` (a definition's content) by the options given; the rest stays."""
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
     if getattr(args, "clear_prefix", False) and args.prefix is not None:
         raise UsageError("Give either --prefix or --clear-prefix, not both.")
     if args.preset is not None and (args.start is not None or args.end is not None):
@@ -291,7 +298,7 @@ def _apply_definition_options(data: dict, args: argparse.Namespace) -> None:
         data.pop("prefix", None)
 
     filters = {} if getattr(args, "clear_filters", False) else dict(data.get("filters") or {})
-    for key in FILTER_KEYS:  # the option dests are named like the keys
+    for key in saved.FILTER_KEYS:  # the option dests are named like the keys
         if getattr(args, key) is not None:
             filters[key] = getattr(args, key)
     if filters:
@@ -313,7 +320,9 @@ def _folder(args: argparse.Namespace) -> Path:
 
 
 def _existing_path(args: argparse.Namespace, slug: str) -> Path:
-    return existing_definition_path(_folder(args), slug)
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
+    return saved.existing_definition_path(_folder(args), slug)
 
 
 def _days(count: int) -> str:
