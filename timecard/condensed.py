@@ -73,33 +73,32 @@ class Part:
         return self._load(f"{self.name}-quarantine")
 
     def _load(self, stem: str) -> pl.DataFrame:
-        return load([self], stem)[0]
+        return load([self], stem)
 
 
-def load(parts: list[Part], stem: str = "") -> list[pl.DataFrame]:
-    """The frames `stem` (default: each part's data) of several parts, in order. Those not in
-    memory are read from storage in one scan: a report reads a part of each of 30-odd days,
-    and one plan per small file would cost more than reading them."""
-    stems = [stem.format(name=part.name) if stem else part.name for part in parts]
-    stored = [
-        storage.join(part.folder, f"{stem}.parquet")
-        for part, stem in zip(parts, stems, strict=True)
-        if stem not in part.frames
+def load(parts: list[Part], stem: str = "", day_column: str | None = None) -> pl.DataFrame:
+    """The frames `stem` (default: each part's data; "{name}" stands for the part's name) of
+    several non-empty parts as one frame, in no particular order; with `day_column`, each
+    row carries its part's day. Parts not in memory are read in one scan: a report reads a
+    part of each of 30-odd days, and one plan per small file would cost more than the reading."""
+    in_memory, stored = [], {}
+    for part in parts:
+        name = stem.format(name=part.name) if stem else part.name
+        if name in part.frames:
+            in_memory.append((part.frames[name], part.day))
+        else:
+            stored[storage.join(part.folder, f"{name}.parquet")] = part.day
+    frames = [
+        frame.with_columns(pl.lit(day).alias(day_column)) if day_column else frame
+        for frame, day in in_memory
     ]
-    frames = {}
     if stored:
-        read = storage.scan_parquet(stored, include_file_paths="__part__").collect()
-        frames = {
-            url: frame.drop("__part__")
-            for (url,), frame in read.partition_by("__part__", as_dict=True).items()
-        }
-        # A part with no rows is in no partition of the read: empty, with the read's schema.
-        frames = {url: frames.get(url, read.clear().drop("__part__")) for url in stored}
-    loaded = iter(frames.values())
-    return [
-        part.frames[stem] if stem in part.frames else next(loaded)
-        for part, stem in zip(parts, stems, strict=True)
-    ]
+        scan = storage.scan_parquet(list(stored), include_file_paths="__part__")
+        if day_column:
+            day = pl.col("__part__").replace_strict(stored, return_dtype=pl.Date)
+            scan = scan.with_columns(day.alias(day_column))
+        frames.append(scan.drop("__part__").collect())
+    return pl.concat(frames, how="vertical")
 
 
 class DayCache:

@@ -13,7 +13,7 @@ from datetime import UTC, date, timedelta
 
 import polars as pl
 
-from schemas.columns import TIMESTAMP
+from schemas.columns import SOURCE_KEY, TIMESTAMP
 from schemas.contract import ContractViolation, enforce
 from schemas.report import DEFAULT_MAX_ROWS, MAX_ROWS_CHECK, report_schema
 from schemas.sessions import SESSIONS
@@ -195,25 +195,16 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     session_parts, activity_parts = condense_days(request, cache)
 
     # Copies of one EventId are resolved over everything read, before any time filter.
-    session_data = condensed.load([*session_parts.values()])
     session_events, cross_partition_duplicates = sessions.deduplicate(
-        pl.concat(
-            [
-                data.with_columns(partition_day=pl.lit(day))
-                for day, data in zip(session_parts, session_data, strict=True)
-            ]
-        )
+        condensed.load([*session_parts.values()], day_column="partition_day")
     )
     session_events = session_events.filter(
         pl.col("event_ts").is_between(_ts(request.lookback_start), _ts(window.end), "left")
     )
 
-    activity = pl.concat(
-        [
-            data.with_columns(pl.col("agent_arn").cast(pl.Categorical))
-            for data in condensed.load([*activity_parts.values()])
-        ]
-    ).filter(pl.col("event_ts").is_between(_ts(window.start), _ts(window.end), closed="left"))
+    activity = condensed.load([*activity_parts.values()]).filter(
+        pl.col("event_ts").is_between(_ts(window.start), _ts(window.end), closed="left")
+    )
     session_table = sessions.with_last_activity(
         sessions.build_sessions(session_events, window.start, window.end), activity
     )
@@ -221,7 +212,10 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
         cache.part(day, "attributes") for day in sessions.attribute_days(session_table)
     ]
     attributes = pl.concat(
-        [normalize.empty_attributes(), *condensed.load(attribute_parts)], how="vertical"
+        [
+            normalize.empty_attributes(),
+            *([condensed.load(attribute_parts)] if attribute_parts else []),
+        ]
     )
     session_table = enforce(
         SESSIONS, sessions.with_attributes(session_table, attributes), "session table"
@@ -234,9 +228,7 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     summary.duplicates += cross_partition_duplicates
     summary.sessions, summary.rows = session_table.height, report.height
     quarantined_parts = [activity_parts.get(day) or part for day, part in session_parts.items()]
-    quarantine = pl.concat(
-        [normalize.empty_quarantine(), *condensed.load(quarantined_parts, "{name}-quarantine")]
-    )
+    quarantine = condensed.load(quarantined_parts, "{name}-quarantine").sort(SOURCE_KEY)
     return ReportResult(request, report, quarantine, summary, session_table)
 
 
