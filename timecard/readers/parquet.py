@@ -81,18 +81,10 @@ class ParquetReader:
         core = {name: dtype for name, dtype in reduced.items() if name.lower() in _CORE_FIELDS}
         if any(isinstance(dtype, pl.Struct | pl.List | pl.Array) for dtype in core.values()):
             return None
-        row = "__row__"
-        # Row numbers restart at 1 in each file: the scan's row index runs across the files.
-        source_row = pl.col(row) - pl.col(row).min().over(normalize.SOURCE_FILE_COLUMN) + 1
         # Without a schema given, a file whose columns differ from the first one's (missing,
         # extra, or another type) fails the scan, and the files are then read one by one.
-        scan = (
-            storage.scan_parquet(
-                urls, row_index_name=row, include_file_paths=normalize.SOURCE_FILE_COLUMN
-            )
-            .select(normalize.SOURCE_FILE_COLUMN, row, *core)
-            .with_columns(source_row.alias("source_row"))
-            .drop(row)
+        scan = _numbered_scan(urls, parallel="prefiltered").select(
+            normalize.SOURCE_FILE_COLUMN, "source_row", *core
         )
         sources = [dtype for name, dtype in reduced.items() if name.lower() in _ATTRIBUTE_SOURCES]
         if not all(_text_leaves(dtype) for dtype in sources):
@@ -156,6 +148,32 @@ def _attribute_records(
     return pl.defer(read, schema={**schema, "source_row": pl.Int64(), **extra})
 
 
+def _numbered_scan(urls: list[str], **options) -> pl.LazyFrame:
+    """One scan of several files, each record numbered from 1 within its file (`source_row`)
+    and naming it (`SOURCE_FILE_COLUMN`). The scan's row index runs across the files, so each
+    file's first index is found apart (from the file metadata, no column decoded) and joined:
+    a filter on the scan still reaches the reader, which then decodes the other columns only
+    for the rows it keeps."""
+    import polars as pl
+
+    from transforms.normalize import SOURCE_FILE_COLUMN
+
+    row, start = "__row__", "__start__"
+    scan = storage.scan_parquet(
+        urls, row_index_name=row, include_file_paths=SOURCE_FILE_COLUMN, **options
+    )
+    starts = (
+        scan.select(SOURCE_FILE_COLUMN, row)
+        .group_by(SOURCE_FILE_COLUMN)
+        .agg(pl.col(row).min().alias(start))
+    )
+    return (
+        scan.join(starts, on=SOURCE_FILE_COLUMN, how="left")
+        .with_columns(source_row=pl.col(row) - pl.col(start) + 1)
+        .drop(row, start)
+    )
+
+
 def _json_text_attribute_records(urls: list[str], reduced: dict[str, pl.DataType]) -> pl.LazyFrame:
     """The records that may be LOGIN/LOGOUT, with their snapshot as JSON text (a Glue `string`
     column), read by Polars: its scan decodes that column only for the rows the EventType
@@ -166,28 +184,13 @@ def _json_text_attribute_records(urls: list[str], reduced: dict[str, pl.DataType
 
     names = [name for name in reduced if name.lower() in _ATTRIBUTE_SOURCES]
     type_columns = [name for name in names if name.lower() == "eventtype"]
-    row, start = "__row__", "__start__"
-    scan = storage.scan_parquet(
-        urls,
-        row_index_name=row,
-        include_file_paths=SOURCE_FILE_COLUMN,
-        parallel="prefiltered",
+    records = _numbered_scan(urls, parallel="prefiltered").select(
+        SOURCE_FILE_COLUMN, "source_row", *names
     )
-    # Where each file's rows start in the scan's row index: its rows are numbered from 1.
-    starts = (
-        scan.select(SOURCE_FILE_COLUMN, row)
-        .group_by(SOURCE_FILE_COLUMN)
-        .agg(pl.col(row).min().alias(start))
-    )
-    records = scan.select(SOURCE_FILE_COLUMN, row, *names)
     if len(type_columns) == 1:
         activity = pl.col(type_columns[0]).is_in(ACTIVITY_ONLY_EVENT_TYPES).fill_null(False)
         records = records.filter(~activity)
-    return (
-        records.join(starts, on=SOURCE_FILE_COLUMN, how="left")
-        .with_columns(source_row=pl.col(row) - pl.col(start) + 1)
-        .drop(row, start)
-    )
+    return records
 
 
 def _text_leaves(dtype: pl.DataType) -> bool:
