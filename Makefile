@@ -35,8 +35,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The standard workload (5,000 agents x 32 days) for the kinds with targets; concatenated JSON and
+# JSON-text Parquet at 1,000 agents, since concatenated JSON of the standard size is 133 GB.
 bench: $(STAMP)
-	$(PY) -m bench.run --workload standard
+	$(PY) -m bench.run --workload standard --kinds ndjson-gz,parquet-pyarrow
+	$(PY) -m bench.run --workload standard --agents 1000 --kinds concatenated,parquet-glue-string
 
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --workload quick
