@@ -19,16 +19,26 @@ _WORKERS = os.cpu_count() or 2
 _pool: Executor | None = None
 
 
+# Files read ahead of the workers: enough to keep them busy, few enough to bound memory.
+_IN_FLIGHT = 4 * _WORKERS
+
+
 def map_in_processes(work: Callable, urls: Iterable[str], read: Callable[[str], bytes]) -> list:
-    """`work(read(url))` for each URL, in order: reads on threads (I/O), work in processes."""
+    """`work(read(url))` for each URL, in order: reads on threads (I/O), work in processes.
+    At most two runs of `_IN_FLIGHT` files are held at once: one being worked on, the next
+    being read."""
     urls = list(urls)
     with ThreadPoolExecutor(max_workers=_WORKERS) as readers:
         pool = _process_pool()
         if pool is None:
             return list(readers.map(lambda url: work(read(url)), urls))
         try:
-            pending = [pool.submit(work, data) for data in readers.map(read, urls)]
-            return [future.result() for future in pending]
+            results, working = [], []
+            for start in range(0, len(urls), _IN_FLIGHT):
+                read_now = list(readers.map(read, urls[start : start + _IN_FLIGHT]))
+                results += [future.result() for future in working]
+                working = [pool.submit(work, data) for data in read_now]
+            return results + [future.result() for future in working]
         except BrokenProcessPool:
             _forget_pool()
             return list(readers.map(lambda url: work(read(url)), urls))
