@@ -17,6 +17,11 @@ from concurrent.futures.process import BrokenProcessPool
 
 _WORKERS = os.cpu_count() or 2
 _pool: Executor | None = None
+# Pools that broke in this process. One is replaced (a worker killed for memory, say); after a
+# second, the work stays in threads: workers that cannot even start (a main module without an
+# `if __name__ == "__main__":` guard) would otherwise be spawned again for every day.
+_broken = 0
+_MOST_BROKEN = 2
 
 
 # Files read ahead of the workers: enough to keep them busy, few enough to bound memory.
@@ -40,12 +45,16 @@ def map_in_processes(work: Callable, urls: Iterable[str], read: Callable[[str], 
                 working = [pool.submit(work, data) for data in read_now]
             return results + [future.result() for future in working]
         except BrokenProcessPool:
+            global _broken
+            _broken += 1
             _forget_pool()
             return list(readers.map(lambda url: work(read(url)), urls))
 
 
 def _process_pool() -> Executor | None:
     global _pool
+    if _broken >= _MOST_BROKEN:
+        return None
     if _pool is None:
         try:
             if multiprocessing.current_process().daemon:

@@ -41,6 +41,15 @@ def test_a_broken_pool_falls_back_to_threads_and_is_replaced():
     assert {worker for _, worker in results} != {"MainProcess"}
 
 
+def test_after_a_second_broken_pool_the_work_stays_in_threads():
+    for _ in range(2):
+        assert processes.map_in_processes(die_in_a_worker, ["a", "bb"], read) == [1, 2]
+
+    results = processes.map_in_processes(length_and_worker, ["a", "bb"], read)
+
+    assert results == [(1, "MainProcess"), (2, "MainProcess")]
+
+
 def test_without_processes_the_work_runs_in_threads(monkeypatch):
     monkeypatch.setattr(processes, "_process_pool", lambda: None)
 
@@ -50,7 +59,8 @@ def test_without_processes_the_work_runs_in_threads(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def fresh_pool():
+def fresh_pool(monkeypatch):
+    monkeypatch.setattr(processes, "_broken", 0)
     processes._forget_pool()
     yield
     processes._forget_pool()
