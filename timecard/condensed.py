@@ -184,7 +184,7 @@ class RawReads:
 
     def checked(self, session_candidates_only: bool) -> pl.DataFrame:
         """Core fields and `reason` of every record, or of those that may bound a session;
-        `source_file` and `agent_arn` are Categoricals (see `_read`)."""
+        `source_file` and `agent_arn` are Categoricals (see `_as_categories`)."""
         if "all" in self._frames and session_candidates_only:
             checked = self._frames["all"]
             if checked.is_empty():
@@ -256,7 +256,9 @@ class RawReads:
         records = batch.frame
         if session_candidates_only:
             records = normalize.may_bound_a_session(records)
-        checked = self._reduced(normalize.flatten(records))
+        checked = _as_categories(
+            normalize.with_reasons(normalize.flatten(records), self.day, self.neighbour_days)
+        )
         attribute_records = (
             batch.frame if batch.attribute_records is None else batch.attribute_records
         )
@@ -269,28 +271,25 @@ class RawReads:
         except Exception:  # noqa: BLE001 - read again file by file, which explains the failure
             return None
 
-    def _reduced(self, flat: pl.LazyFrame) -> pl.LazyFrame:
-        # A day's file name and agents repeated on every record would take more memory than
-        # all the other columns: held as categories until a builder narrows them down.
-        return normalize.with_reasons(flat, self.day, self.neighbour_days).with_columns(
-            pl.col("source_file", "agent_arn").cast(pl.Categorical)
-        )
-
     def _read(
         self, file: storage.FileInfo, keys: list[str], session_candidates_only: bool
     ) -> tuple[tuple[str, str], list[pl.DataFrame]]:
         """One file's frames for `keys`, and its (format, shape)."""
         try:
             raw = ingest.read_file(file, self.day, session_candidates_only, self.neighbour_days)
-            checked = raw.checked.with_columns(
-                pl.col("source_file", "agent_arn").cast(pl.Categorical)
-            )
+            checked = _as_categories(raw.checked)
             plans = [raw.session_attributes if key == "attributes" else checked for key in keys]
             return (raw.format, raw.shape), pl.collect_all(plans)
         except UnreadableInputError:
             raise
         except Exception as error:
             raise ingest.unreadable(file.url, "could not be read", error) from None
+
+
+def _as_categories(checked: pl.LazyFrame) -> pl.LazyFrame:
+    # A day's file name and agents repeated on every record would take more memory than all the
+    # other columns: held as categories until a builder narrows them down.
+    return checked.with_columns(pl.col("source_file", "agent_arn").cast(pl.Categorical))
 
 
 def _batches(files: list[storage.FileInfo], most_bytes: int) -> list[list[storage.FileInfo]]:

@@ -22,6 +22,7 @@ from schemas.columns import REPORT_HEADER
 from tests.builders import lowercase_keys
 from timecard import ingest
 from timecard.cli import main
+from timecard.condensed import PARTS, RawReads
 from timecard.settings import REPO_ROOT
 
 REALDATA = REPO_ROOT.parent / "shared" / "realdata"
@@ -169,6 +170,40 @@ def test_attributes_of_real_records_come_from_the_current_snapshot(tmp_path, sha
             record
         ), record["EventId"]
     assert "someone-else" not in frame["username"].to_list()
+
+
+BATCHED_SHAPES = ("ndjson", "concatenated", "concatenated-gzip", "parquet-json-text")
+
+
+@pytest.mark.parametrize("shape", BATCHED_SHAPES)
+@pytest.mark.parametrize("candidates_only", [False, True], ids=["full day", "lookback day"])
+def test_real_records_read_as_a_batch_equal_reading_file_by_file(tmp_path, shape, candidates_only):
+    records = []
+    for number, record in enumerate(real_records()):
+        event_type = ("LOGIN", "LOGOUT", record["EventType"])[number % 3]
+        session_event = as_session_event(record, event_type)
+        session_event["EventId"] = f"{record['EventId']}-{number}"
+        records.append(session_event)
+    land(tmp_path, records, shape)
+    for folder in tmp_path.iterdir():  # a day of Firehose objects: more than one file
+        for file in list(folder.iterdir()):
+            (folder / f"{file.name}-copy").write_bytes(file.read_bytes())
+
+    for day in sorted({day_of(r) for r in records}):
+        partition = datetime.fromisoformat(day).date()
+        files = ingest.partition_files(str(tmp_path), partition)
+        reads = RawReads(files, partition, ("sessions",) if candidates_only else PARTS)
+        batched = reads.checked(candidates_only).with_columns(
+            pl.col("source_file", "agent_arn").cast(pl.String)
+        )
+        one_by_one = [ingest.read_file(f, partition, candidates_only) for f in files]
+        expected = pl.concat([read.checked.collect() for read in one_by_one])
+        key = ["source_file", "source_row"]
+        assert batched.sort(key).equals(expected.select(batched.columns).sort(key)), day
+        assert batched["reason"].null_count() == batched.height
+        if not candidates_only:
+            attributes = pl.concat([read.session_attributes.collect() for read in one_by_one])
+            assert reads.attributes().sort(key).equals(attributes.sort(key)), day
 
 
 def test_a_day_of_real_activity_only_gives_a_header_only_report(tmp_path, capsys):
