@@ -213,3 +213,34 @@ def test_an_assume_role_connection_reads_and_publishes_with_the_roles_temporary_
     signed_by_key = [r for r in caplog.records if S3_KEY in r.getMessage()]
     assert all(r.name.startswith("botocore") and r.levelname == "DEBUG" for r in signed_by_key)
     assert all("/sts/aws4_request" in r.getMessage() for r in signed_by_key)
+
+
+def test_days_of_several_files_on_s3_are_read_as_batches_like_local_ones(
+    tmp_path, s3_bucket, s3_server
+):
+    """A day of Parquet objects (one scan through Polars' own S3 reader) and a lookback day of
+    gzip JSON objects (read here, scanned in worker processes) give the local report."""
+    local_events = str(tmp_path / "events")
+    sessions = [
+        [event("LOGIN", "2026-11-01T20:00:00Z", "a1", username="minjun")],
+        [event("HEART_BEAT", "2026-11-01T20:05:00Z", "a1")],
+    ]
+    for number, records in enumerate(sessions):
+        write_ndjson(local_events, "2026-11-01", records, name=f"s-{number}.gz", compress=True)
+    window = [
+        [event("LOGOUT", "2026-11-02T02:00:00Z", "a1", username="minjun")],
+        [event("LOGIN", "2026-11-02T03:00:00Z", "a2", username="jdoe")],
+        [event("STATE_CHANGE", "2026-11-02T03:30:00Z", "a2")],
+    ]
+    for number, records in enumerate(window):
+        write_parquet(local_events, "2026-11-02", records, name=f"p-{number}.parquet")
+    assert upload_tree(local_events, f"{s3_bucket}/batched", s3_server) == 5
+
+    assert run_report(local_events, str(tmp_path / "r.csv"), str(tmp_path / "cache")) == 0
+    s3_out = f"{s3_bucket}/out/batched.csv"
+    assert run_report(f"{s3_bucket}/batched", s3_out, f"{s3_bucket}/batched-cache") == 0
+
+    local_csv = storage.read_bytes(str(tmp_path / "r.csv"))
+    assert storage.read_bytes(s3_out) == local_csv
+    usernames = [line.split(",")[0] for line in local_csv.decode().splitlines()[1:]]
+    assert usernames == ["jdoe", "minjun"]  # the report is ordered by username
