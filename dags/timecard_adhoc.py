@@ -2,6 +2,10 @@
 
 The form (rendered from the Params below) asks for a preset or a custom range of at most 7 days,
 a time zone, filters and a name. The report publishes under `Reports/adhoc/`.
+
+Two tasks, so that a Generate click waits for as few task starts as possible:
+`plan_and_condense` (check the parameters, plan the window, condense every needed raw day; a
+listing when the cache is warm) → `build_and_publish` (build, validate, publish).
 """
 
 from datetime import datetime
@@ -10,13 +14,23 @@ from zoneinfo import available_timezones
 from airflow.sdk import DAG, Param
 
 from timecard import dag_tasks
-from timecard.timerange import PRESETS
+from timecard.limits import (
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_MAX_ROWS,
+    MAX_LOOKBACK_DAYS,
+    MAX_RANGE_DAYS,
+    MIN_LOOKBACK_DAYS,
+    MIN_MAX_ROWS,
+    RANGE_PRESETS,
+)
 
 _TEXT_LIST = {"type": ["array", "null"], "items": {"type": "string"}}
 
 with DAG(
     dag_id="timecard_adhoc",
-    description="Ad hoc Login/Logout report: any range up to 7 days, any time zone, filters",
+    description=(
+        f"Ad hoc Login/Logout report: any range up to {MAX_RANGE_DAYS} days, any time zone, filters"
+    ),
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
@@ -28,7 +42,7 @@ with DAG(
         "name": Param("Ad hoc report", type="string", minLength=1, maxLength=120),
         "preset": Param(
             "yesterday",
-            enum=[*PRESETS, "custom"],
+            enum=[*RANGE_PRESETS, "custom"],
             description="A range relative to the trigger time, or 'custom' for start and end.",
         ),
         "start": Param(
@@ -37,7 +51,9 @@ with DAG(
             description="Custom range start, ISO-8601 (naive values are read in the time zone).",
         ),
         "end": Param(
-            None, type=["string", "null"], description="Custom range end (at most 7 days)."
+            None,
+            type=["string", "null"],
+            description=f"Custom range end (at most {MAX_RANGE_DAYS} days).",
         ),
         "timezone": Param("UTC", enum=sorted(available_timezones() | {"UTC"})),
         "agents": Param([], **_TEXT_LIST, description="Usernames (ORed)."),
@@ -45,15 +61,14 @@ with DAG(
         "hierarchies": Param(
             [], **_TEXT_LIST, description="Hierarchy paths like 'Americas/Sales'."
         ),
-        "max_rows": Param(10_000, type="integer", minimum=1),
-        "lookback_days": Param(31, type="integer", minimum=0, maximum=366),
+        "max_rows": Param(DEFAULT_MAX_ROWS, type="integer", minimum=MIN_MAX_ROWS),
+        "lookback_days": Param(
+            DEFAULT_LOOKBACK_DAYS,
+            type="integer",
+            minimum=MIN_LOOKBACK_DAYS,
+            maximum=MAX_LOOKBACK_DAYS,
+        ),
     },
     doc_md=__doc__,
 ) as dag:
-    prepared = dag_tasks.plan_adhoc_window()
-    dag_tasks.report_run(
-        prepared["spec"],
-        prepared["plan"],
-        dag_tasks.report_asset("adhoc"),
-        prepared["completeness"],
-    )
+    dag_tasks.adhoc_report_run(dag_tasks.report_asset("adhoc"))

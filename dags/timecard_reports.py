@@ -9,20 +9,19 @@ so one broken file never takes the other reports down.
 from datetime import datetime
 
 from airflow.sdk import DAG
-from timecard_timetable import LocalMidnightTimetable
 
 from timecard import dag_tasks
+from timecard.airflow_timetable import LocalMidnightTimetable
 from timecard.definitions import load_all
-from timecard.pipeline import ReportSpec
 from timecard.settings import get_settings
+from timecard.spec import ReportSpec
 
 definitions, _broken = load_all(get_settings().reports_dir)
 
 for definition in definitions:
     if not definition.is_scheduled:
         continue
-    spec = ReportSpec.from_definition(definition).__dict__
-    schedule = {"weekdays": definition.weekdays, "window_days": definition.window_days}
+    spec = ReportSpec.from_definition(definition)
     email = dag_tasks.report_email(definition, spec)
     with DAG(
         dag_id=f"timecard_{definition.slug}",
@@ -43,9 +42,13 @@ for definition in definitions:
             f"Login/Logout report `{definition.slug}`: {definition.describe_schedule()} at 00:00 "
             f"{definition.timezone}, covering the previous {definition.window_days} local "
             f"day(s). Filters: {definition.describe_filters()}. Delivery prefix: "
-            f"`{definition.prefix or '(none)'}`. Row limit: {definition.max_rows:,}."
+            f"`{definition.prefix or '(none)'}`. Row limit: {definition.max_rows:,}.\n\n"
+            "Each run waits for the window's events, plans it, then condenses every raw UTC "
+            "day not condensed yet in **shards** sized by `TIMECARD_MEMORY_BUDGET_MB` (one "
+            "mapped `condense_shard` task each, so workers share a large day; a day of several "
+            "shards gets a `combine_day` task), builds, validates and publishes."
         ),
     ) as dag:
         asset = dag_tasks.report_asset(definition.slug)
-        dag_tasks.scheduled_report_run(definition, spec, schedule, asset, on_published=email)
+        dag_tasks.scheduled_report_run(definition, spec, asset, on_published=email)
     globals()[dag.dag_id] = dag

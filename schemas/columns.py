@@ -21,6 +21,9 @@ EVENT_COLUMNS: dict[str, pl.DataType] = {
 }
 # Where a record came from: its file and its row (Parquet) or record number (JSON).
 SOURCE_KEY = ["source_file", "source_row"]
+# Set by a reader on a raw record it could not decode at all (not UTF-8, not JSON); normalize
+# quarantines such a record with this column's text as the reason.
+PROBLEM_COLUMN = "__problem__"
 QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
     "source_file": pl.String(),
     "source_row": pl.Int64(),

@@ -1,14 +1,17 @@
-"""Running a contract: Pandera errors become one readable paragraph."""
+"""Running a contract: Pandera errors become one readable paragraph.
+
+`ContractViolation` is a plain exception: schemas/ imports nothing of timecard. The engine runs
+contracts through `timecard.contracts.enforce`, which turns it into a `TimecardError` (a refusal).
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
 from schemas.pandera_polars import SchemaError, SchemaErrors, pa
-from timecard.errors import TimecardError
 
 
-class ContractViolation(TimecardError):
+class ContractViolation(Exception):
     """A frame broke its data contract; `checks` names every failed check."""
 
     def __init__(self, message: str, checks: list[str]):

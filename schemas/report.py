@@ -5,7 +5,6 @@ import polars as pl
 from schemas.columns import FORMULA_TRIGGERS, REPORT_HEADER, TEXT_COLUMNS
 from schemas.pandera_polars import pa
 
-DEFAULT_MAX_ROWS = 10_000
 MAX_ROWS_CHECK = "row limit"
 _ISO_SECONDS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
 _TEXT = [*TEXT_COLUMNS.values(), "Agent ARN"]
@@ -19,7 +18,10 @@ def _no_formula_trigger(data: pa.PolarsData) -> pl.LazyFrame:
     )
 
 
-def report_schema(max_rows: int = DEFAULT_MAX_ROWS) -> pa.DataFrameSchema:
+def report_schema(max_rows: int) -> pa.DataFrameSchema:
+    """The report's contract; `max_rows` is the report's row limit (its default lives in
+    `timecard.limits`, which this package may not import)."""
+
     def within_row_limit(data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.len() <= max_rows)
 

@@ -6,31 +6,26 @@ import argparse
 import os
 import sys
 import traceback
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 
 from timecard.ddl import DIALECTS
 from timecard.errors import TimecardError, UsageError
+from timecard.limits import (
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_MAX_ROWS,
+    DEFAULT_SHAPE,
+    LAYOUT_PRESET_NAMES,
+    RANGE_PRESETS,
+    SHAPES,
+    Shape,
+)
 from timecard.reports_cli import add_reports_parser
 from timecard.settings import get_settings
-from timecard.timerange import PRESETS
 
-# `generate-events` shapes, as in timecard.generate.SHAPES (kept here: no Polars import to parse).
-GENERATED_SHAPES = (
-    "ndjson",
-    "ndjson-gz",
-    "concatenated",
-    "concatenated-gz",
-    "pretty",
-    "mixed",
-    "mixed-gz",
-    "ndjson-lower",
-    "parquet",
-    "parquet-pyarrow",
-    "parquet-glue-struct",
-    "parquet-glue-string",
-    "parquet-json-text-camel",
-)
-FORMAT_SHAPES = {"parquet": "parquet", "ndjson": "ndjson-gz"}
+# The older `generate-events --format` spellings, as shapes.
+FORMAT_SHAPES: dict[str, Shape] = {"parquet": "parquet", "ndjson": "ndjson-gz"}
+_LAYOUT_NAMES = ", ".join(LAYOUT_PRESET_NAMES)
 
 
 def _add_filter_options(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +41,8 @@ def _add_filter_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _window_date(text: str) -> date:
-    """A backfill bound: a local date. A time is refused with the date it probably meant."""
+def _calendar_date(text: str, wanted: str, example: str, whole: str) -> date:
+    """A YYYY-MM-DD option; anything else is refused in one paragraph with the accepted form."""
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -55,13 +50,44 @@ def _window_date(text: str) -> date:
     try:
         meant = datetime.fromisoformat(text).date()
     except ValueError:
+        readings = _day_month_readings(text)
+        hint = f" ({text!r} could mean {' or '.join(readings)})" if readings else ""
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date; give the local start date of a window, like 2026-11-25."
+            f"{text!r} is not a date{hint}; give {wanted} as YYYY-MM-DD, like {example}."
         ) from None
     raise argparse.ArgumentTypeError(
-        f"{text!r} is a time, but backfill selects whole windows by their local start date: "
-        f"give a date such as {meant}."
+        f"{text!r} is a time, but {whole}: give a date such as {meant}."
     )
+
+
+def _day_month_readings(text: str) -> list[str]:
+    """The ISO dates a DD-MM-YYYY or MM-DD-YYYY value (any of - / . between) could mean."""
+    parts = text.replace("/", "-").replace(".", "-").split("-")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts) or len(parts[2]) != 4:
+        return []
+    readings = []
+    for day, month in ((parts[0], parts[1]), (parts[1], parts[0])):
+        with suppress(ValueError):
+            readings.append(date(int(parts[2]), int(month), int(day)).isoformat())
+    return list(dict.fromkeys(readings))
+
+
+def _window_date(text: str) -> date:
+    """A backfill bound: a local date. A time is refused with the date it probably meant."""
+    whole = "backfill selects whole windows by their local start date"
+    return _calendar_date(text, "the local start date of a window", "2026-11-25", whole)
+
+
+def _since_date(text: str) -> date:
+    """`republish --since`: the local start date of the first window to check."""
+    whole = "republish checks whole windows by their local start date"
+    return _calendar_date(text, "the local start date of a window", "2026-11-25", whole)
+
+
+def _first_day(text: str) -> date:
+    """`generate-events --start`: the first UTC day of the generated events."""
+    whole = "the events are generated for whole UTC days"
+    return _calendar_date(text, "the first UTC day of the events", "2026-11-01", whole)
 
 
 def _add_landing_options(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +95,7 @@ def _add_landing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--layout",
         metavar="TEMPLATE",
-        help="partition layout below the events root: date, ymd, firehose, or a template such "
+        help=f"partition layout below the events root: {_LAYOUT_NAMES}, or a template such "
         "as 'rowdate={date}' or '{yyyy}/{MM}/{dd}/{HH}' (default: TIMECARD_EVENTS_LAYOUT, "
         "else any of the three known layouts)",
     )
@@ -92,13 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="build one Login/Logout report as CSV")
     report.add_argument("--events", required=True, metavar="ROOT", help="raw events root")
     when = report.add_mutually_exclusive_group(required=True)
-    when.add_argument("--preset", choices=PRESETS)
+    when.add_argument("--preset", choices=RANGE_PRESETS)
     when.add_argument("--start", metavar="T", help="ISO-8601; naive values are read in --tz")
     report.add_argument("--end", metavar="T")
     report.add_argument("--tz", default="UTC", help="IANA time zone (default UTC)")
     _add_filter_options(report)
-    report.add_argument("--lookback-days", type=int, default=31, metavar="N")
-    report.add_argument("--max-rows", type=int, default=10_000, metavar="N")
+    report.add_argument("--lookback-days", type=int, default=DEFAULT_LOOKBACK_DAYS, metavar="N")
+    report.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, metavar="N")
     report.add_argument("--out", required=True, metavar="FILE_OR_URL")
     report.add_argument(
         "--cache", metavar="ROOT", help="condensed event cache (default: TIMECARD_CACHE_ROOT)"
@@ -109,14 +135,14 @@ def _parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate-events", help="write a synthetic agent event stream")
     generate.add_argument("--out", required=True, metavar="ROOT")
     generate.add_argument("--agents", required=True, type=int, metavar="N")
-    generate.add_argument("--start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+    generate.add_argument("--start", required=True, type=_first_day, metavar="YYYY-MM-DD")
     generate.add_argument("--days", required=True, type=int, metavar="D")
     generate.add_argument("--seed", type=int, default=0, metavar="S")
     shape = generate.add_mutually_exclusive_group()
     shape.add_argument(
         "--shape",
-        choices=GENERATED_SHAPES,
-        help="how files hold the records (default parquet; see README)",
+        choices=SHAPES,
+        help=f"how files hold the records (default {DEFAULT_SHAPE}; see README)",
     )
     shape.add_argument(
         "--format",
@@ -127,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
         "--layout",
         default="date",
         metavar="LAYOUT",
-        help="date, ymd, firehose, or a template such as 'clientname=acme/rowdate={date}'",
+        help=f"{_LAYOUT_NAMES}, or a template such as 'clientname=acme/rowdate={{date}}'",
     )
     generate.add_argument(
         "--partition-time",
@@ -168,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
     republish.add_argument(
         "--since",
         required=True,
-        type=date.fromisoformat,
+        type=_since_date,
         metavar="DATE",
         help="first window's local start date (YYYY-MM-DD) to check",
     )
@@ -214,8 +240,6 @@ def _run_report(args: argparse.Namespace) -> int:
     quarantine_url = engine.write_outputs(result, args.out)
     print(f"timecard: report {window.describe()}: {result.summary.one_line()}", file=sys.stderr)
     print(f"timecard: wrote {args.out}", file=sys.stderr)
-    for line in _unmatched_lines(result):
-        print(f"timecard: {line}", file=sys.stderr)
     if quarantine_url:
         print(
             f"timecard: {result.summary.quarantined:,} quarantined record(s) with their reasons "
@@ -237,31 +261,6 @@ def _recent_window_warning(end: datetime, settle_minutes: float, now: datetime) 
     )
 
 
-_OPTION = {
-    "agents": "--agent",
-    "routing_profiles": "--routing-profile",
-    "hierarchies": "--hierarchy",
-}
-
-
-def _unmatched_lines(result) -> list[str]:
-    """For a report left empty by its filters: one line per filter value that matches no
-    session in the range, with the closest values the range's sessions hold."""
-    from transforms.filters import known_values, unmatched
-
-    if not result.report.is_empty():
-        return []
-    lines = []
-    for kind, values in unmatched(result.request.filters, known_values(result.sessions)).items():
-        for value, closest in values.items():
-            known = ", ".join(closest) if closest else "none: no session in the range at all"
-            lines.append(
-                f"{_OPTION[kind]} {value!r} matches no session in the range; closest known "
-                f"values: {known}."
-            )
-    return lines
-
-
 def _run_generate(args: argparse.Namespace) -> int:
     from timecard.generate import generate_events
 
@@ -271,7 +270,7 @@ def _run_generate(args: argparse.Namespace) -> int:
         start=args.start,
         days=args.days,
         seed=args.seed,
-        shape=args.shape or FORMAT_SHAPES.get(args.format, "parquet"),
+        shape=args.shape or FORMAT_SHAPES.get(args.format, DEFAULT_SHAPE),
         layout=args.layout,
         partition_time=args.partition_time,
     )
@@ -293,10 +292,10 @@ def _run_republish(args: argparse.Namespace) -> int:
 
 def _run_ddl(args: argparse.Namespace) -> int:
     from timecard import ddl
-    from timecard.definitions import definition_path, load_definition
-    from timecard.pipeline import ReportSpec
+    from timecard.definitions import existing_definition_path, load_definition
+    from timecard.spec import ReportSpec
 
-    definition = load_definition(definition_path(get_settings().reports_dir, args.slug))
+    definition = load_definition(existing_definition_path(get_settings().reports_dir, args.slug))
     print(ddl.render(ReportSpec.from_definition(definition), args.dialect), end="")
     return 0
 

@@ -16,9 +16,9 @@ first needs it:
 
 Layout under the cache root (local or S3, through `timecard.storage`):
 
-    condensed-v4/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.parquet            the data
-    condensed-v4/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>-quarantine.parquet
-    condensed-v4/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.json               written last
+    condensed-v5/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.parquet            the data
+    condensed-v5/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>-quarantine.parquet
+    condensed-v5/<root id>/<YYYY-MM-DD>/<fingerprint>/<part>.json               written last
 
 The fingerprint identifies the raw partition's content (files, sizes, ETags), so a late file
 leads to a new folder and a rebuild. A part is trusted only once its `.json` exists, and that is
@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,21 +42,20 @@ from datetime import date
 import polars as pl
 
 from schemas.columns import SOURCE_KEY
-from schemas.contract import enforce
 from schemas.events import NORMALIZED_EVENTS, SESSION_EVENT_ATTRIBUTES
 from timecard import ingest, readers, storage
+from timecard.contracts import enforce
 from timecard.errors import UnreadableInputError
 from timecard.landing import Landing
-from timecard.readers.base import RawRecords
+from timecard.readers.base import RawRecords, decompressed_cap
+from timecard.readers.parquet import PARQUET_MAGIC, ParquetReader, parquet_row_groups
 from transforms import normalize, sessions
+from transforms.normalize import KNOWN_EVENT_TYPES
 
-FORMAT_VERSION = "condensed-v4"  # v4: activity agents as categories
+FORMAT_VERSION = "condensed-v5"  # v5: core names given twice, unreadable snapshots quarantined
 PARTS = ("sessions", "activity", "attributes")
 # Raw files decompressed and parsed at once: Polars, gzip and Parquet decoding release the GIL.
 READ_THREADS = os.cpu_count() or 2
-# Raw bytes read in one plan: a day of a 1,000-agent roster is one batch, a larger roster's day a
-# few, so reading a day never holds more raw data than this at once.
-BATCH_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,18 @@ def load(parts: list[Part], stem: str = "", day_column: str | None = None) -> pl
     if day_column:
         day = pl.col("__part__").replace_strict(urls, return_dtype=pl.Date)
         scan = scan.with_columns(day.alias(day_column))
-    return scan.drop("__part__").collect()
+    with storage.failures_explained("read", parts[0].folder):
+        return scan.drop("__part__").collect()
+
+
+def scan(parts: list[Part], stem: str = "") -> pl.LazyFrame:
+    """`load`'s frames as one lazy scan, for a caller that keeps a small share of them (a
+    filter and a join read only what they keep, in the streaming engine)."""
+    urls = [
+        storage.join(part.folder, f"{stem.format(name=part.name) if stem else part.name}.parquet")
+        for part in parts
+    ]
+    return storage.scan_parquet(urls)
 
 
 class DayCache:
@@ -123,29 +134,49 @@ class DayCache:
             self._listings[day] = files, ingest.fingerprint(self.landing, files)
         return self._listings[day]
 
+    def folder(self, day: date, fingerprint: str) -> str:
+        """Where the parts of one content of a raw day live."""
+        return storage.join(self.base, day.isoformat(), fingerprint)
+
     def part(self, day: date, name: str) -> Part:
         """One condensed part of one raw partition, built only if it is missing or stale."""
         return self.parts(day, (name,))[name]
 
     def parts(self, day: date, names: tuple[str, ...]) -> dict[str, Part]:
-        """Several parts of one raw partition; those missing are built from a single read."""
-        files, fingerprint = self.listing(day)
-        folder = storage.join(self.base, day.isoformat(), fingerprint)
-        found = {name: self._stored(day, name, fingerprint, folder) for name in names}
-        missing = tuple(name for name, part in found.items() if part is None)
-        reads = RawReads(files, day, missing, self.landing.neighbour_days)
-        for name in missing:
-            frames, counts = BUILDERS[name](reads)
-            for stem, frame in frames.items():
-                storage.write_parquet(storage.join(folder, f"{stem}.parquet"), frame)
-            record = {"format": FORMAT_VERSION, "day": day.isoformat(), "part": name}
-            record |= {"fingerprint": fingerprint, "counts": counts}
-            marker = storage.join(folder, f"{name}.json")
-            storage.write_bytes(marker, json.dumps(record, indent=2, sort_keys=True).encode())
-            found[name] = Part(day, name, fingerprint, counts, folder, built_now=True)
-            with self._lock:
-                self.parts_built += 1
-        return found
+        """Several parts of one raw partition; those missing are built from a single read of
+        the day, in runs (`plan_shards` → `condense_shard` each → `combine_shards`): the one
+        code path the Airflow shard tasks take too, here in one process."""
+        _, fingerprint = self.listing(day)
+        stored = self.stored(day, names, fingerprint)
+        found = {name: part for name, part in stored.items() if part is not None}
+        missing = tuple(name for name in names if name not in found)
+        if missing:
+            found |= self._condensed(day, missing)
+        return {name: found[name] for name in names}
+
+    def _condensed(self, day: date, names: tuple[str, ...], attempts: int = 3) -> dict[str, Part]:
+        """Condense `names` of the day in runs. Another process condensing the same day at once
+        (two reports sharing the cache) may remove the run files this one is combining, once it
+        has written the parts: those parts are then this day's. A run file read while the other
+        process rewrites it is condensed again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                results = [condense_shard(self, shard, names) for shard in plan_shards(self, day)]
+                return combine_shards(self, day, results)
+            except (FileNotFoundError, pl.exceptions.ComputeError):
+                _, fingerprint = self.listing(day)
+                stored = self.stored(day, names, fingerprint)
+                done = {name: part for name, part in stored.items() if part is not None}
+                if len(done) == len(names):
+                    return done
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def stored(self, day: date, names: tuple[str, ...], fingerprint: str) -> dict[str, Part | None]:
+        """The parts already condensed for this content of the day (None: not yet)."""
+        folder = self.folder(day, fingerprint)
+        return {name: self._stored(day, name, fingerprint, folder) for name in names}
 
     @staticmethod
     def _stored(day: date, name: str, fingerprint: str, folder: str) -> Part | None:
@@ -154,6 +185,10 @@ class DayCache:
         except FileNotFoundError:
             return None
         return Part(day, name, fingerprint, counts, folder)
+
+    def _built(self, count: int) -> None:
+        with self._lock:
+            self.parts_built += count
 
 
 # -- builders: raw partition files → frames and counts --------------------------------------------
@@ -172,8 +207,12 @@ class RawReads:
         day: date,
         parts: tuple[str, ...],
         neighbour_days: int = 1,
+        run: tuple[tuple[int, int], int] | None = None,
     ):
+        """`run`: (row groups [first, end), the file's row number of their first row, 0-based)
+        of the one Parquet file in `files`: a run of a large file's row groups (see `Shard`)."""
         self.files, self.day, self.neighbour_days = files, day, neighbour_days
+        self.run = run
         self._frames: dict[str, pl.DataFrame] = {}
         # Each file's (format, shape), as its reader understood it.
         self.kinds: dict[str, tuple[str, str]] = {}
@@ -231,17 +270,20 @@ class RawReads:
         """Read the day's files in batches, one plan each, when the first file's reader can (a
         day's files share one format); append the frames to `read` and return the files still
         to read one by one: those of a batch that could not be read, each then sniffed on its
-        own. A batch holds up to BATCH_BYTES of raw files, so memory stays bounded on a large
-        roster's day."""
-        if len(self.files) < 2:
+        own. A batch holds up to a run's raw bytes (`run_bytes`): a run is usually one batch."""
+        if len(self.files) < 2 or self.run is not None:
             return self.files
         reader = readers.reader_for(storage.read_head(self.files[0].url, readers.SNIFF_BYTES))
         one_by_one: list[storage.FileInfo] = []
-        for files in _batches(self.files, BATCH_BYTES):
+        # Within the decompressed-size cap too: a smaller cap makes smaller batches. Each file of
+        # a batch is decompressed under the cap on its own (`timecard.readers`).
+        for files in _batches(self.files, run_bytes()):
             urls = [file.url for file in files]
             batch = reader.read_batch(urls, session_candidates_only) if len(files) > 1 else None
-            frames = batch and self._collect_batch(batch, keys, session_candidates_only)
-            if frames is None:
+            frames = None
+            if batch is not None:
+                frames = self._collect_batch(batch, keys, session_candidates_only)
+            if batch is None or frames is None:
                 one_by_one += files
                 continue
             read.append(frames)
@@ -276,13 +318,22 @@ class RawReads:
     ) -> tuple[tuple[str, str], list[pl.DataFrame]]:
         """One file's frames for `keys`, and its (format, shape)."""
         try:
-            raw = ingest.read_file(file, self.day, session_candidates_only, self.neighbour_days)
+            if self.run is None:
+                raw = ingest.read_file(file, self.day, session_candidates_only, self.neighbour_days)
+            else:
+                raw = _read_rows(
+                    file.url, self.run, self.day, session_candidates_only, self.neighbour_days
+                )
             checked = _as_categories(raw.checked)
             plans = [raw.session_attributes if key == "attributes" else checked for key in keys]
             return (raw.format, raw.shape), pl.collect_all(plans)
-        except UnreadableInputError:
+        except (UnreadableInputError, storage.StorageError):
             raise
         except Exception as error:
+            # The store failing (S3 answering 500, a reset, a denied read) is not the file's
+            # fault: it is explained as such, without telling the user to move the file.
+            if (failure := storage.store_failure("read", file.url, error)) is not None:
+                raise failure from error
             raise ingest.unreadable(file.url, "could not be read", error) from None
 
 
@@ -306,32 +357,361 @@ def _batches(files: list[storage.FileInfo], most_bytes: int) -> list[list[storag
     return runs
 
 
-def _counted(reads: RawReads, session_candidates_only: bool):
-    """Usable events, quarantined records, and the counts of both (records read per file
-    format and per shape too, so an operator can see what was understood)."""
+def _read_rows(
+    url: str,
+    run: tuple[tuple[int, int], int],
+    day: date,
+    session_candidates_only: bool,
+    neighbour_days: int,
+) -> ingest.RawFile:
+    """`ingest.read_file` of some rows of one Parquet file (a run of its row groups); each
+    record keeps its row number in the whole file."""
+    raw = ParquetReader().read_rows(url, *run)
+    records = normalize.may_bound_a_session(raw.frame) if session_candidates_only else raw.frame
+    attribute_records = raw.frame if raw.attribute_records is None else raw.attribute_records
+    return ingest.RawFile(
+        normalize.with_reasons(normalize.flatten(records, url), day, neighbour_days),
+        normalize.session_attributes(attribute_records, url),
+        raw.format,
+        raw.shape,
+    )
+
+
+# -- the memory budget ------------------------------------------------------------------------
+
+
+def budget_bytes(budget_mb: int | None = None) -> int:
+    """The memory a condense (and a report) may use, in bytes: `budget_mb`, or the setting
+    TIMECARD_MEMORY_BUDGET_MB."""
+    if budget_mb is None:
+        from timecard.settings import get_settings
+
+        budget_mb = get_settings().memory_budget_mb
+    return budget_mb * 2**20
+
+
+def run_bytes(budget_mb: int | None = None) -> int:
+    """The most raw bytes (as stored) one run of a day's condense reads at once.
+
+    Reading a run holds its raw records and their checked, flattened copy, several times the
+    stored size of a compressed file (Parquet, gzip): a run is a sixteenth of the budget, with
+    a floor of 4 MiB, and never more than one file may hold once decompressed."""
+    return max(4 * 2**20, min(budget_bytes(budget_mb) // RUN_SHARE, decompressed_cap()))
+
+
+# One run reads at most budget / RUN_SHARE raw bytes (see `run_bytes`).
+RUN_SHARE = 16
+# A Parquet file this share of a run or larger is planned by its row groups (a day compacted
+# into one file): a run reads as many whole row groups as fit, never the whole file at once.
+BIG_PARQUET_SHARE = 4
+
+
+# -- shards: a day's condense in runs ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One run of a raw day's condense: whole files, or some row groups of one Parquet file.
+
+    A day is planned (`plan_shards`) into shards numbered 0..count-1; each is condensed on its
+    own (`condense_shard`, possibly in another process or on another worker) into run files,
+    and the runs are combined (`combine_shards`) into the day's parts. A shard names the
+    content of the day it was planned from (`fingerprint`): its runs are stored in that
+    content's folder, and combine into parts only with the other shards of the same plan.
+
+    - `files`: the URLs of the raw files it reads, in the day's order (a shard of row groups:
+      one file).
+    - `row_groups`: None for whole files; else `[first, end)` of the file's row groups, and
+      `rows` the same as (first row, number of rows), 0-based: each record keeps its row
+      number in the whole file, as when the file is read whole.
+    - `day_files`: how many files the whole day holds (the parts count them).
+    """
+
+    day: date
+    fingerprint: str
+    index: int
+    count: int
+    files: tuple[str, ...]
+    row_groups: tuple[int, int] | None = None
+    rows: tuple[int, int] | None = None
+    day_files: int = 0
+
+    @property
+    def key(self) -> str:
+        """Names this shard's run files: its content, the plan's size and the code that
+        writes them (event-id hashes are Polars' own, stable only within one version)."""
+        identity = json.dumps(
+            [FORMAT_VERSION, RUN_VERSION, pl.__version__, self.to_json()], sort_keys=True
+        )
+        return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        """The shard as JSON text (an Airflow XCom, a task argument)."""
+        return json.dumps(
+            {
+                "day": self.day.isoformat(),
+                "fingerprint": self.fingerprint,
+                "index": self.index,
+                "count": self.count,
+                "files": list(self.files),
+                "row_groups": list(self.row_groups) if self.row_groups else None,
+                "rows": list(self.rows) if self.rows else None,
+                "day_files": self.day_files,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Shard:
+        value = json.loads(text)
+        return cls(
+            day=date.fromisoformat(value["day"]),
+            fingerprint=value["fingerprint"],
+            index=int(value["index"]),
+            count=int(value["count"]),
+            files=tuple(value["files"]),
+            row_groups=tuple(value["row_groups"]) if value["row_groups"] else None,
+            rows=tuple(value["rows"]) if value["rows"] else None,
+            day_files=int(value["day_files"]),
+        )
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What `condense_shard` wrote: the shard, the parts its runs serve, and their counts
+    (by part: records read, usable events, ... of this run only)."""
+
+    shard: Shard
+    parts: tuple[str, ...]
+    counts: dict[str, dict]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"shard": json.loads(self.shard.to_json()), "parts": list(self.parts)}
+            | {"counts": self.counts},
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ShardResult:
+        value = json.loads(text)
+        shard = Shard.from_json(json.dumps(value["shard"]))
+        return cls(shard, tuple(value["parts"]), value["counts"])
+
+
+RUN_VERSION = 1  # the layout of the run files below
+
+
+def plan_shards(cache: DayCache, day: date, budget_mb: int | None = None) -> tuple[Shard, ...]:
+    """The shards of one raw day, as listed now (`cache.listing`), sized by the memory budget
+    (`budget_mb`, default TIMECARD_MEMORY_BUDGET_MB): runs of whole files of at most
+    `run_bytes(budget)` stored bytes, in the day's order; a Parquet file of a quarter of that
+    or more is cut into runs of its row groups instead (a row group larger than a run is a run
+    of its own). A day with no file is one shard with no file (its parts are empty).
+
+    Planning reads the footers of the large Parquet files only, nothing else."""
+    files, fingerprint = cache.listing(day)
+    most = run_bytes(budget_mb)
+    pieces: list[tuple[tuple[str, ...], tuple[int, int] | None, tuple[int, int] | None]] = []
+    small: list[storage.FileInfo] = []
+
+    def flush_small() -> None:
+        pieces.extend((tuple(f.url for f in run), None, None) for run in _batches(small, most))
+        small.clear()
+
+    for file in files:
+        groups = _row_group_runs(file, most) if file.size * BIG_PARQUET_SHARE >= most else None
+        if groups is None:
+            small.append(file)
+            continue
+        flush_small()
+        pieces.extend(((file.url,), run_groups, run_rows) for run_groups, run_rows in groups)
+    flush_small()
+    pieces = [piece for piece in pieces if piece[0]] or [((), None, None)]
+    return tuple(
+        Shard(day, fingerprint, index, len(pieces), urls, groups, rows, len(files))
+        for index, (urls, groups, rows) in enumerate(pieces)
+    )
+
+
+def _row_group_runs(
+    file: storage.FileInfo, most: int
+) -> list[tuple[tuple[int, int], tuple[int, int]]] | None:
+    """A large Parquet file's runs of consecutive row groups, each of at most `most`
+    compressed bytes (or one row group): [(row groups [first, end), (first row, rows))].
+    None when the file is not Parquet (or its footer cannot be read: reading it whole names
+    the fault). A single row group is a run too: read by rows, its snapshots are decoded only
+    for the rows that may be a LOGIN or LOGOUT."""
+    if storage.read_head(file.url, len(PARQUET_MAGIC)) != PARQUET_MAGIC:
+        return None
+    try:
+        groups = parquet_row_groups(file.url)
+    except Exception:  # noqa: BLE001 - a damaged footer: reading the file whole explains it
+        return None
+    if not groups:
+        return None
+    runs: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    first = first_row = size = rows = 0
+    for index, (group_rows, group_bytes) in enumerate(groups):
+        if index > first and size + group_bytes > most:
+            runs.append(((first, index), (first_row, rows)))
+            first, first_row, size, rows = index, first_row + rows, 0, 0
+        size += group_bytes
+        rows += group_rows
+    runs.append(((first, len(groups)), (first_row, rows)))
+    return runs
+
+
+def _run_url(cache: DayCache, shard: Shard, stem: str) -> str:
+    # Beside the parts, in the folder of the content the shard was planned from: a killed
+    # run leaves no part marker, and the combine removes the runs once the parts are written.
+    return storage.join(
+        cache.folder(shard.day, shard.fingerprint), f"{RUN_PREFIX}{shard.key}-{stem}"
+    )
+
+
+RUN_PREFIX = "run-"
+
+
+def condense_shard(cache: DayCache, shard: Shard, parts: tuple[str, ...]) -> ShardResult:
+    """Read one shard's raw records and write what each of `parts` needs of them (its run
+    files) beside the day's parts, each run part's `.json` marker last.
+
+    Idempotent: a run part whose marker exists is not read again. Two processes condensing
+    the same shard at once write equivalent files with atomic writes, so neither corrupts
+    the other. Raises UnreadableInputError naming a raw file that cannot be read, as a
+    one-task condense does."""
+    unknown = [name for name in parts if name not in PARTS]
+    if unknown:
+        raise ValueError(f"unknown condensed part(s) {unknown}; the parts are {PARTS}")
+    counts: dict[str, dict] = {}
+    for name in parts:
+        try:
+            counts[name] = json.loads(storage.read_bytes(_run_url(cache, shard, f"{name}.json")))
+        except FileNotFoundError:
+            continue
+    missing = tuple(name for name in parts if name not in counts)
+    if missing:
+        # A shard names its files by URL only: reading them needs neither size nor version.
+        files = [storage.FileInfo(url, 0, "") for url in shard.files]
+        run = (shard.row_groups, shard.rows[0]) if shard.row_groups and shard.rows else None
+        reads = RawReads(files, shard.day, missing, cache.landing.neighbour_days, run)
+        for name in missing:
+            frames, run_counts = RUN_BUILDERS[name](reads)
+            for stem, frame in frames.items():
+                storage.write_parquet(_run_url(cache, shard, f"{stem}.parquet"), frame)
+            marker = _run_url(cache, shard, f"{name}.json")
+            storage.write_bytes(marker, json.dumps(run_counts, sort_keys=True).encode())
+            counts[name] = run_counts
+    return ShardResult(shard, tuple(parts), {name: counts[name] for name in parts})
+
+
+def combine_shards(
+    cache: DayCache, day: date, results: list[ShardResult] | tuple[ShardResult, ...]
+) -> dict[str, Part]:
+    """The day's parts from the runs of all its shards (every shard of one plan, in any
+    order): byte for byte the parts a one-task condense writes, since a one-task condense is
+    this. Each part is written, then its `.json` marker; then the run files are removed.
+
+    Parts already written (by another process that combined the same day first) are
+    returned as they are. Holds the day's LOGIN/LOGOUT records, quarantine and attributes
+    (a small share of a day), never its activity or all its event ids at once."""
+    shards = sorted((result.shard for result in results), key=lambda shard: shard.index)
+    if not shards:
+        raise ValueError(f"no shard results to combine for {day}")
+    first = shards[0]
+    if [s.index for s in shards] != list(range(first.count)) or any(
+        (s.day, s.fingerprint, s.count) != (day, first.fingerprint, first.count) for s in shards
+    ):
+        raise ValueError(
+            f"the shard results for {day} are not one whole plan: indexes "
+            f"{[s.index for s in shards]} of {first.count}, fingerprints "
+            f"{sorted({s.fingerprint for s in shards})}"
+        )
+    names = tuple(name for name in PARTS if all(name in r.parts for r in results))
+    by_index = {result.shard.index: result for result in results}
+    runs = [by_index[shard.index] for shard in shards]
+    fingerprint, folder = first.fingerprint, cache.folder(day, first.fingerprint)
+    found: dict[str, Part] = {}
+    for name in names:
+        stored = cache.stored(day, (name,), fingerprint)[name]
+        if stored is not None:
+            found[name] = stored
+            continue
+        try:
+            frames, counts = COMBINERS[name](cache, runs)
+        except FileNotFoundError:
+            # Another process combined this day and removed the runs after writing its parts.
+            stored = cache.stored(day, (name,), fingerprint)[name]
+            if stored is None:
+                raise
+            found[name] = stored
+            continue
+        counts["files"] = first.day_files
+        counts = {key: counts[key] for key in sorted(counts)}
+        for stem, frame in frames.items():
+            url = storage.join(folder, f"{stem}.parquet")
+            if isinstance(frame, pl.LazyFrame):
+                _sink_parquet(url, frame)
+            else:
+                storage.write_parquet(url, frame)
+        record: dict[str, object] = {
+            "format": FORMAT_VERSION,
+            "day": day.isoformat(),
+            "part": name,
+        }
+        record |= {"fingerprint": fingerprint, "counts": counts}
+        marker = storage.join(folder, f"{name}.json")
+        storage.write_bytes(marker, json.dumps(record, indent=2, sort_keys=True).encode())
+        found[name] = Part(day, name, fingerprint, counts, folder, built_now=True)
+        cache._built(1)
+    for result in runs:
+        for name in names:
+            for file_name in (*(f"{stem}.parquet" for stem in RUN_STEMS[name]), f"{name}.json"):
+                storage.delete(_run_url(cache, result.shard, file_name))
+    return found
+
+
+def _sink_parquet(url: str, frame: pl.LazyFrame) -> None:
+    """Write a lazy frame as `storage.write_parquet` writes the same frame collected (the
+    same bytes), streaming it: the whole frame is never held, only its Parquet file."""
+    with tempfile.TemporaryDirectory(prefix="timecard-sink-") as folder:
+        path = os.path.join(folder, "part.parquet")
+        with storage.failures_explained("read", url):
+            frame.sink_parquet(path, compression="zstd", statistics=True)
+        with open(path, "rb") as handle:
+            storage.write_bytes(url, handle.read())
+
+
+# -- runs: one shard's records → what each part needs of them -----------------------------------
+#
+# A run part holds, of its shard's records: the part's own rows where they are few (LOGIN/LOGOUT
+# events, attributes) or streamed whole (activity); the quarantined records; the usable events'
+# ids with a 64-bit hash (duplicates are counted across runs on it, `_duplicates`); and counts.
+
+
+def _run_counted(reads: RawReads, session_candidates_only: bool):
+    """A run's usable events (lazy), its quarantine, its ids and its counts."""
     checked = reads.checked(session_candidates_only)
     if checked.is_empty():
-        return normalize.empty_events().lazy(), normalize.empty_quarantine(), _zero_counts()
-    # Separate plans, not one collect_all: a shared subplan would be materialized whole. The
-    # categories are text again only for the records a builder keeps (the activity part keeps
-    # its agents as categories).
+        empty = normalize.empty_events()
+        ids = empty.select(_ID_HASH, "event_id")
+        counts = {"events": 0, "unknown_event_types": 0, "formats": {}, "shapes": {}}
+        return empty.lazy(), normalize.empty_quarantine(), ids, counts
     records = checked.lazy()
     as_text = pl.col("source_file", "agent_arn").cast(pl.String)
     quarantine = normalize.quarantined(records).with_columns(as_text).collect()
-    counts = sessions.partition_counts(normalize.usable_events(records)).collect()
-    usable = normalize.usable_events(records).with_columns(pl.col("source_file").cast(pl.String))
-    row = counts.row(0, named=True)
-    return (
-        usable,
-        quarantine.sort(SOURCE_KEY),
-        {
-            "events": int(row["events"]),
-            "duplicates": int(row["duplicates"]),
-            "unknown_event_types": int(row["unknown_event_types"]),
-            "quarantined": quarantine.height,
-            **_records_by_kind(checked, reads.kinds),
-        },
-    )
+    usable = normalize.usable_events(records)
+    ids = usable.select(_ID_HASH, "event_id").collect()
+    unknown = usable.select((~pl.col("event_type").is_in(KNOWN_EVENT_TYPES)).sum()).collect()
+    counts = {"events": ids.height, "unknown_event_types": int(unknown.item())}
+    counts |= _records_by_kind(checked, reads.kinds)
+    usable = usable.with_columns(pl.col("source_file").cast(pl.String))
+    return usable, quarantine, ids, counts
+
+
+# The same hash `transforms.sessions.partition_counts` finds repeated ids on.
+_ID_HASH = pl.col("event_id").hash().alias("hash")
 
 
 def _records_by_kind(checked: pl.DataFrame, kinds: dict[str, tuple[str, str]]) -> dict:
@@ -341,55 +721,138 @@ def _records_by_kind(checked: pl.DataFrame, kinds: dict[str, tuple[str, str]]) -
         fmt, shape = kinds[url]
         formats[fmt] = formats.get(fmt, 0) + records
         shapes[shape] = shapes.get(shape, 0) + records
-    return {"formats": dict(sorted(formats.items())), "shapes": dict(sorted(shapes.items()))}
+    return {"formats": formats, "shapes": shapes}
 
 
-def _zero_counts() -> dict:
-    return {
-        "events": 0,
-        "duplicates": 0,
-        "unknown_event_types": 0,
-        "quarantined": 0,
-        "formats": {},
-        "shapes": {},
+def run_sessions(reads: RawReads):
+    usable, quarantine, ids, counts = _run_counted(reads, session_candidates_only=True)
+    events = sessions.session_events(usable).with_columns(pl.col("agent_arn").cast(pl.String))
+    frames = {"sessions": events.collect(), "sessions-quarantine": quarantine}
+    return frames | {"sessions-ids": ids}, counts
+
+
+def run_activity(reads: RawReads):
+    usable, quarantine, ids, counts = _run_counted(reads, session_candidates_only=False)
+    # Agents as categories: a day of a large roster is millions of rows of a few thousand ARNs.
+    activity = sessions.activity(usable).with_columns(pl.col("agent_arn").cast(pl.Categorical))
+    frames = {"activity": activity.collect(), "activity-quarantine": quarantine}
+    return frames | {"activity-ids": ids}, counts
+
+
+def run_attributes(reads: RawReads):
+    return {"attributes": reads.attributes()}, {}
+
+
+RUN_BUILDERS: dict[str, Callable] = {
+    "sessions": run_sessions,
+    "activity": run_activity,
+    "attributes": run_attributes,
+}
+RUN_STEMS = {
+    "sessions": ("sessions", "sessions-quarantine", "sessions-ids"),
+    "activity": ("activity", "activity-quarantine", "activity-ids"),
+    "attributes": ("attributes",),
+}
+
+
+# -- combining runs → a day's parts ---------------------------------------------------------------
+
+
+def _scan_runs(cache: DayCache, runs: list[ShardResult], stem: str) -> pl.LazyFrame:
+    """The run files `stem` of every shard, in shard order, as one scan."""
+    urls = [_run_url(cache, result.shard, f"{stem}.parquet") for result in runs]
+    for url in urls:
+        if not storage.exists(url):
+            raise FileNotFoundError(url)
+    return storage.scan_parquet(urls)
+
+
+def _combined_counts(runs: list[ShardResult], name: str, quarantined: int) -> dict:
+    counts = {"events": 0, "unknown_event_types": 0, "quarantined": quarantined}
+    formats: dict[str, int] = {}
+    shapes: dict[str, int] = {}
+    for result in runs:
+        run = result.counts[name]
+        counts["events"] += run["events"]
+        counts["unknown_event_types"] += run["unknown_event_types"]
+        for total, by_kind in ((formats, run["formats"]), (shapes, run["shapes"])):
+            for kind, records in by_kind.items():
+                total[kind] = total.get(kind, 0) + records
+    return counts | {
+        "formats": dict(sorted(formats.items())),
+        "shapes": dict(sorted(shapes.items())),
     }
 
 
-def build_sessions(reads: RawReads):
-    usable, quarantine, counts = _counted(reads, session_candidates_only=True)
-    events = sessions.session_events(usable).with_columns(
-        pl.col("agent_arn").cast(pl.String), partition_day=pl.lit(reads.day)
-    )
-    events = sessions.deduplicate(events.collect())[0].drop("partition_day")
+def _duplicates(ids: pl.LazyFrame, rows: int) -> int:
+    """Extra copies of an EventId among `rows` ids (`hash`, `event_id`) of a day's runs,
+    exactly as `sessions.partition_counts` counts them over a whole day: rows whose hash
+    repeats, less the distinct ids among them. The hashes are taken bucket by bucket (all
+    copies of an id share a hash, so a bucket), as many buckets as keep one within an eighth
+    of the memory budget, and repeats are found by sorting a bucket's hashes (a hash table
+    costs several times more per id); the text of an id is read only where its hash repeats."""
+    buckets = max(1, -(-rows * _BYTES_PER_HASH // (budget_bytes() // 8)))
+    duplicates = 0
+    for bucket in range(buckets):
+        hashes = ids.select("hash")
+        if buckets > 1:
+            hashes = hashes.filter(pl.col("hash") % buckets == bucket)
+        ordered = hashes.collect(engine="streaming").to_series().sort()
+        if ordered.len() < 2:
+            continue
+        # A run of k equal hashes gives k - 1 equal neighbours: its rows are those plus one.
+        after = ordered.slice(1)
+        repeats = after.filter(after == ordered.slice(0, ordered.len() - 1))
+        del ordered, after
+        if repeats.is_empty():
+            continue
+        repeated = repeats.unique()
+        rows_repeating = repeats.len() + repeated.len()
+        texts = ids.filter(pl.col("hash").is_in(repeated.implode()))
+        distinct = texts.select(pl.col("event_id").n_unique()).collect(engine="streaming")
+        duplicates += rows_repeating - int(distinct.item())
+    return duplicates
+
+
+# What finding repeated hashes costs per id: the hash as read, and its sorted copy (and slack).
+_BYTES_PER_HASH = 24
+
+
+def combine_sessions(cache: DayCache, runs: list[ShardResult]):
+    quarantine = _scan_runs(cache, runs, "sessions-quarantine").collect().sort(SOURCE_KEY)
+    counts = _combined_counts(runs, "sessions", quarantine.height)
+    counts["duplicates"] = _duplicates(_scan_runs(cache, runs, "sessions-ids"), counts["events"])
+    events = _scan_runs(cache, runs, "sessions").collect()
+    kept, _ = sessions.deduplicate(events.with_columns(partition_day=pl.lit(runs[0].shard.day)))
     events = enforce(
         NORMALIZED_EVENTS,
-        events.sort("agent_arn", "event_ts", "event_id"),
+        kept.drop("partition_day").sort("agent_arn", "event_ts", "event_id"),
         "condensed LOGIN/LOGOUT events",
     )
-    counts |= {"files": len(reads.files), "session_events": events.height}
+    counts["session_events"] = events.height
     return {"sessions": events, "sessions-quarantine": quarantine}, counts
 
 
-def build_activity(reads: RawReads):
-    usable, quarantine, counts = _counted(reads, session_candidates_only=False)
-    # Agents as categories: a day of a large roster is millions of rows of a few thousand ARNs.
-    activity = sessions.activity(usable).with_columns(pl.col("agent_arn").cast(pl.Categorical))
-    activity = activity.collect()
-    counts |= {"files": len(reads.files), "activity": activity.height}
+def combine_activity(cache: DayCache, runs: list[ShardResult]):
+    quarantine = _scan_runs(cache, runs, "activity-quarantine").collect().sort(SOURCE_KEY)
+    counts = _combined_counts(runs, "activity", quarantine.height)
+    counts["duplicates"] = _duplicates(_scan_runs(cache, runs, "activity-ids"), counts["events"])
+    counts["activity"] = counts["events"]
+    activity = _scan_runs(cache, runs, "activity")
     return {"activity": activity, "activity-quarantine": quarantine}, counts
 
 
-def build_attributes(reads: RawReads):
+def combine_attributes(cache: DayCache, runs: list[ShardResult]):
     attributes = enforce(
         SESSION_EVENT_ATTRIBUTES,
-        reads.attributes().sort(SOURCE_KEY),
+        _scan_runs(cache, runs, "attributes").collect().sort(SOURCE_KEY),
         "condensed LOGIN/LOGOUT attributes",
     )
-    return {"attributes": attributes}, {"files": len(reads.files), "attributes": attributes.height}
+    return {"attributes": attributes}, {"attributes": attributes.height}
 
 
-BUILDERS: dict[str, Callable] = {
-    "sessions": build_sessions,
-    "activity": build_activity,
-    "attributes": build_attributes,
+COMBINERS: dict[str, Callable] = {
+    "sessions": combine_sessions,
+    "activity": combine_activity,
+    "attributes": combine_attributes,
 }

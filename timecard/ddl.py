@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from timecard.pipeline import ReportSpec
+    from timecard.spec import ReportSpec
 
 DIALECTS = ("athena", "bigquery", "snowflake", "duckdb", "postgres")
 PARTITION_KEY = "date"
@@ -55,14 +55,16 @@ def typed_columns() -> list[tuple[str, str]]:
 
 def _folder(spec: ReportSpec) -> str:
     # Imported here: the command line builds its parser from DIALECTS without loading storage.
-    from timecard.pipeline import report_folder
+    from timecard.publishing import report_folder
 
     return report_folder(spec)
 
 
 def file_glob(spec: ReportSpec) -> str:
     """This report's Parquet files only: other reports may share the folder (same prefix), and
-    the folder also holds the CSVs and manifests."""
+    the folder also holds the CSVs and manifests. The pattern matches the public copy of each
+    day's committed revision, never a revision object (those start with `_`): a globbing reader
+    sees exactly one whole revision of each day (`timecard.publishing`)."""
     from timecard import storage
 
     return storage.join(_folder(spec), "date=*", f"{spec.slug}-????-??-??.parquet")

@@ -19,7 +19,7 @@ The slug is the file name without `.yaml`, so it is unique by construction. A fi
     prefix: weekly/seoul                        # optional delivery prefix, '/'-separated segments
     published: true                             # default false
     max_rows: 10000                             # at least 1; default 10000
-    lookback_days: 31                           # 1-366; default 31
+    lookback_days: 31                           # 0-366; default 31
     formats: [csv, parquet]                     # published files; default both
     notify:                                     # optional email on these outcomes
       email: [ops@example.com]                  #   recipients
@@ -44,6 +44,15 @@ Decisions:
 - The slug and the prefix become parts of storage paths, so both are restricted to plain ASCII
   names that cannot climb out of the output root (no `..`, no absolute paths, no backslashes).
   Slugs are lowercase so that two files cannot collide on a case-insensitive file system.
+- Output namespaces cannot collide. A report's files are named after its slug
+  (`{slug}-{date}.csv` in `date={date}/`), so reports may share a delivery folder (every report
+  without a prefix shares `Reports/`) or nest one below another's: no file of one can overwrite,
+  or be listed as, a file of another. What a prefix must not do is route into a folder that
+  someone other than a saved report owns: `Reports/adhoc/` is the ad hoc DAG's namespace (its
+  outputs are authorized through `timecard_adhoc`, and its file names are run ids that a slug
+  could equal), so a prefix whose first segment is `adhoc` in any case, with or without trailing
+  dots (which some file systems drop), is refused. A segment cannot hold `=`, so a prefix cannot
+  fake a `date=` partition inside another report's folder either.
 - Files are read with `yaml.safe_load` only, and at most 64 KiB of them.
 - Saving writes the canonical form (`to_yaml`): comments in a hand-written file are not kept.
 
@@ -65,7 +74,19 @@ from typing import TYPE_CHECKING
 
 from timecard.errors import UsageError
 from timecard.landing import PARTITION_TIMES, parse_layout
-from timecard.timerange import PRESETS, TimeRange, custom_range, preset_range, zone
+from timecard.limits import (
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_MAX_ROWS,
+    DEFAULT_WINDOW_DAYS,
+    FORMATS,
+    MAX_LOOKBACK_DAYS,
+    MAX_WINDOW_DAYS,
+    MIN_LOOKBACK_DAYS,
+    MIN_MAX_ROWS,
+    MIN_WINDOW_DAYS,
+)
+from timecard.limits import RANGE_PRESETS as PRESETS
+from timecard.timerange import TimeRange, custom_range, preset_range, zone
 
 if TYPE_CHECKING:
     import yaml
@@ -76,13 +97,11 @@ SUFFIX = ".yaml"
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 PREFIX_SEGMENT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_PREFIX_LENGTH = 256
+# The ad hoc DAG's folder below Reports/ (`timecard.pipeline.ADHOC_PREFIX`): no saved report's.
+ADHOC_PREFIX = "adhoc"
 MAX_NAME_LENGTH = 200
 MAX_FILE_BYTES = 64 * 1024
 MAX_HIERARCHY_LEVELS = 5
-MAX_WINDOW_DAYS = 7
-MAX_LOOKBACK_DAYS = 366
-DEFAULT_MAX_ROWS = 10_000
-DEFAULT_LOOKBACK_DAYS = 31
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY_NUMBERS = {
@@ -108,7 +127,6 @@ TOP_LEVEL_KEYS = (
     "completeness",
 )
 COMPLETENESS_KEYS = ("settle_minutes", "max_wait_minutes")
-FORMATS = ("csv", "parquet")
 NOTIFY_KEYS = ("email", "on")
 NOTIFY_EVENTS = ("published", "failed", "row_limit")
 # Deliberately simple: one address, no display name, nothing that could add a mail header.
@@ -142,7 +160,7 @@ class ReportDefinition:
     range_end: str | None = None
     schedule: str = "none"  # "none", "daily" or "weekly"
     schedule_weekdays: tuple[int, ...] = ()  # weekly only: sorted, 0 = Monday
-    window_days: int = 1
+    window_days: int = DEFAULT_WINDOW_DAYS
     prefix: str | None = None
     published: bool = False
     max_rows: int = DEFAULT_MAX_ROWS
@@ -293,7 +311,21 @@ def prefix_problem(prefix: object) -> str | None:
                 "starts with a letter or a digit and holds only ASCII letters, digits, '.', '_' "
                 "and '-'."
             )
+    if routes_into_adhoc(prefix):
+        return (
+            f"prefix: {shown} would publish into Reports/{ADHOC_PREFIX}/, the folder of ad hoc "
+            f"outputs: anyone who may read the timecard_{ADHOC_PREFIX} DAG could list them there. "
+            f"Choose another prefix, such as 'reports/{prefix.split('/', 1)[0]}'; a prefix may "
+            f"contain '{ADHOC_PREFIX}' below its first segment."
+        )
     return None
+
+
+def routes_into_adhoc(prefix: str) -> bool:
+    """Whether a delivery prefix lands in the ad hoc namespace, `Reports/adhoc/` or below it, on
+    any store: its first segment is `adhoc` in any case (case-insensitive file systems), with or
+    without trailing dots (dropped by some)."""
+    return prefix.split("/", 1)[0].rstrip(".").lower() == ADHOC_PREFIX
 
 
 def check_slug(slug: str) -> str:
@@ -345,8 +377,10 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
         data.get("time_range"), timezone or "UTC", problems
     )
     schedule, schedule_weekdays = _schedule(data.get("schedule"), problems)
-    window_days = _bounded_int(data, "window_days", 1, 1, MAX_WINDOW_DAYS, problems)
-    if schedule == "none" and window_days not in (None, 1):
+    window_days = _bounded_int(
+        data, "window_days", DEFAULT_WINDOW_DAYS, MIN_WINDOW_DAYS, MAX_WINDOW_DAYS, problems
+    )
+    if schedule == "none" and window_days not in (None, DEFAULT_WINDOW_DAYS):
         problems.append(
             "window_days: only applies to a scheduled report; remove it or set a schedule."
         )
@@ -355,15 +389,24 @@ def parse_definition(slug: str, data: object, source: str) -> ReportDefinition:
         problems.append(problem)
     # An invalid schedule (None) is reported once; the checks that depend on it are skipped.
     published = _published(data.get("published"), schedule not in (None, "none"), problems)
-    max_rows = _bounded_int(data, "max_rows", DEFAULT_MAX_ROWS, 1, None, problems)
+    max_rows = _bounded_int(data, "max_rows", DEFAULT_MAX_ROWS, MIN_MAX_ROWS, None, problems)
     lookback_days = _bounded_int(
-        data, "lookback_days", DEFAULT_LOOKBACK_DAYS, 1, MAX_LOOKBACK_DAYS, problems
+        data, "lookback_days", DEFAULT_LOOKBACK_DAYS, MIN_LOOKBACK_DAYS, MAX_LOOKBACK_DAYS, problems
     )
     formats = _formats(data.get("formats"), problems)
     notify_email, notify_on = _notify(data.get("notify"), problems)
     layout, partition_time = _landing(data.get("layout"), data.get("partition_time"), problems)
     settle_minutes, max_wait_minutes = _completeness(data.get("completeness"), problems)
-    if problems:
+    # A check returns None only after adding a problem: the None tests narrow the types.
+    if (
+        problems
+        or name is None
+        or timezone is None
+        or schedule is None
+        or window_days is None
+        or max_rows is None
+        or lookback_days is None
+    ):
         raise DefinitionError(source, problems)
     return ReportDefinition(
         slug=slug,
@@ -407,12 +450,28 @@ def load_definition(path: str | Path) -> ReportDefinition:
     import yaml  # here, not at the top: most commands never read a definition
 
     try:
-        data = yaml.safe_load(raw)
+        data = _safe_load(raw)
     except yaml.YAMLError as error:
         raise DefinitionError(source, [_yaml_problem(error)]) from None
     if data is None:
         raise DefinitionError(source, ["It is empty; it needs at least a name."])
     return parse_definition(path.stem, data, source)
+
+
+def _safe_load(raw: bytes) -> object:
+    """`yaml.safe_load`, parsed by libyaml where PyYAML has it: the same safe constructor and
+    resolver, so the same values, in a third of the time (the dag-processor loads every
+    definition on each parse). A file libyaml refuses is parsed again by the pure-Python loader,
+    so the user's error message is the one it has always been."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is not None:
+        try:
+            return yaml.load(raw, Loader=loader)  # noqa: S506 - CSafeLoader is the safe loader
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(raw)
 
 
 def load_all(folder: str | Path) -> tuple[list[ReportDefinition], list[DefinitionError]]:
@@ -439,26 +498,35 @@ def load_all(folder: str | Path) -> tuple[list[ReportDefinition], list[Definitio
 
 
 def save_definition(
-    definition: ReportDefinition, folder: str | Path, *, overwrite: bool = True
+    definition: ReportDefinition,
+    folder: str | Path,
+    *,
+    overwrite: bool = True,
+    text: str | None = None,
 ) -> Path:
     """Write `definition` to `folder/<slug>.yaml` atomically and return the path.
 
     Readers (the Airflow DAG processor) see the old file or the new one, never half of one.
     With `overwrite=False` an existing file is refused, also when it appears concurrently.
+    `text` is the file to write when it is not `definition.to_yaml()` (an edit that keeps the
+    file's comments); it must load as `definition`.
     """
     path = definition_path(folder, definition.slug)
-    text = definition.to_yaml()
+    given = text is not None
+    content = definition.to_yaml() if text is None else text
     # Never write a file that would not load again (a definition built in code skips checks).
     import yaml
 
-    parse_definition(definition.slug, yaml.safe_load(text), str(path))
+    written = parse_definition(definition.slug, yaml.safe_load(content), str(path))
+    if given and written != definition:
+        raise ValueError(f"the edited text of {path} does not load as the edited definition")
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{definition.slug}.", suffix=".tmp"
     )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
+            file.write(content)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, 0o644)  # mkstemp creates 0600; the DAG processor may be another user
@@ -476,6 +544,75 @@ def save_definition(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
     return path
+
+
+def create_definition(folder: str | Path, slug: str, data: dict) -> tuple[ReportDefinition, Path]:
+    """Validate `data` as the new saved report `slug` and write its file; an existing one is
+    refused. The one way a definition is created: `timecard reports create` and the UI's
+    "Save as saved report" both come here, so they write the same file for the same content."""
+    path = definition_path(folder, slug)
+    if path.exists():
+        raise UsageError(
+            f"A saved report {slug!r} already exists ({path}). Change it with "
+            "`timecard reports edit`, or choose another slug."
+        )
+    definition = parse_definition(slug, data, str(path))
+    return definition, save_definition(definition, path.parent, overwrite=False)
+
+
+def edit_definition(path: str | Path, current: ReportDefinition, changed: ReportDefinition) -> Path:
+    """Write `changed` over the file of `current`, keeping the file's comments, key order and the
+    text of every value that did not change (a round-trip YAML parser, ruamel.yaml, rewrites only
+    the changed keys). The result is checked to load as `changed` before it replaces the file."""
+    from ruamel.yaml import YAML
+
+    # The round-trip loader builds mappings, sequences and scalars only, never Python objects;
+    # the file was already loaded with yaml.safe_load as `current`, and the new text is again.
+    document = YAML(typ="rt", pure=True)
+    document.preserve_quotes = True
+    document.width = 4096  # never fold a long name onto a second line
+    tree = document.load(Path(path).read_text(encoding="utf-8"))
+    wanted = changed.to_dict()
+    _merge_changes(tree, current.to_dict(), wanted)
+    text = _dumped(document, tree)
+    # A value the file left to its default may now need writing (a default that depends on
+    # another key, such as `published` on a report that is no longer scheduled).
+    import yaml
+
+    written = parse_definition(changed.slug, yaml.safe_load(text), str(path)).to_dict()
+    for key in [key for key, value in wanted.items() if written.get(key) != value]:
+        tree[key] = wanted[key]
+    if written != wanted:
+        text = _dumped(document, tree)
+    return save_definition(changed, Path(path).parent, text=text)
+
+
+def _dumped(document, tree) -> str:
+    from io import StringIO
+
+    buffer = StringIO()
+    document.dump(tree, buffer)
+    return buffer.getvalue()
+
+
+def _merge_changes(tree: dict, old: dict, new: dict) -> None:
+    """Set in `tree` (the file's own mapping) the keys whose value differs between `old` and
+    `new`, remove those `new` dropped, and add new keys at the end; the rest keeps its text."""
+    for key in [key for key in old if key not in new]:
+        tree.pop(key, None)
+    from ruamel.yaml.comments import CommentedSeq
+
+    for key, value in new.items():
+        if key in old and old[key] == value:
+            continue
+        here = tree.get(key)
+        if isinstance(value, dict) and isinstance(old.get(key), dict) and isinstance(here, dict):
+            _merge_changes(here, old[key], value)
+        elif isinstance(value, list) and isinstance(here, CommentedSeq) and here.fa.flow_style():
+            tree[key] = CommentedSeq(value)  # a list written [a, b] stays so
+            tree[key].fa.set_flow_style()
+        else:
+            tree[key] = value
 
 
 def parse_weekday(value: object) -> int | None:
@@ -647,11 +784,12 @@ def _schedule(value: object, problems: list[str]) -> tuple[str | None, tuple[int
     if not isinstance(days, list) or not days:
         problems.append(f"{usage}; the weekly list must name at least one weekday.")
         return None, ()
-    unknown = [day for day in days if parse_weekday(day) is None]
+    numbers = [parse_weekday(day) for day in days]
+    unknown = [day for day, number in zip(days, numbers, strict=True) if number is None]
     if unknown:
         problems.append(f"{usage}; not a weekday: {', '.join(_shown(day) for day in unknown)}.")
         return None, ()
-    return "weekly", tuple(sorted({parse_weekday(day) for day in days}))
+    return "weekly", tuple(sorted({number for number in numbers if number is not None}))
 
 
 def _published(value: object, scheduled: bool, problems: list[str]) -> bool:
@@ -777,6 +915,5 @@ def _shown(value: object, limit: int = 60) -> str:
 
 
 def _kind(value: object) -> str:
-    return {list: "a list", str: "a single text value"}.get(
-        type(value), f"a value of type {type(value).__name__}"
-    )
+    kinds: dict[type, str] = {list: "a list", str: "a single text value"}
+    return kinds.get(type(value), f"a value of type {type(value).__name__}")

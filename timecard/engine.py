@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, timedelta
@@ -14,19 +15,25 @@ from datetime import UTC, date, timedelta
 import polars as pl
 
 from schemas.columns import SOURCE_KEY, TIMESTAMP
-from schemas.contract import ContractViolation, enforce
-from schemas.report import DEFAULT_MAX_ROWS, MAX_ROWS_CHECK, report_schema
+from schemas.report import MAX_ROWS_CHECK, report_schema
 from schemas.sessions import SESSIONS
-from timecard import condensed, ingest, storage
+from timecard import condensed, ingest, report_cache, storage
 from timecard.condensed import DayCache
+from timecard.contracts import BrokenContractError, enforce
 from timecard.errors import NoRawEventsError, RowLimitExceeded, UsageError
-from timecard.landing import Landing, parse_layout, suggest_layout
+from timecard.landing import Landing, parse_layout, parse_partition_time, suggest_layout
+from timecard.limits import (
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_MAX_ROWS,
+    MAX_LOOKBACK_DAYS,
+    MIN_LOOKBACK_DAYS,
+    MIN_MAX_ROWS,
+)
 from timecard.timerange import TimeRange
 from transforms import normalize, sessions
 from transforms import report as report_transforms
-from transforms.filters import Filters, hierarchy_levels
+from transforms.filters import Filters, hierarchy_levels, known_values, unmatched
 
-DEFAULT_LOOKBACK_DAYS = 31
 LOOKBACK_DAYS_AT_ONCE = 2
 _JUST_BEFORE = timedelta(microseconds=1)
 
@@ -45,13 +52,14 @@ class ReportRequest:
 
     def __post_init__(self):
         self.landing  # noqa: B018 - refuse a bad layout or partition time now, not mid-run
-        if not 0 <= self.lookback_days <= 366:
+        if not MIN_LOOKBACK_DAYS <= self.lookback_days <= MAX_LOOKBACK_DAYS:
             raise UsageError(
-                f"--lookback-days must be between 0 and 366, not {self.lookback_days}. It is how "
-                "far before the range a session's LOGIN is looked for."
+                f"--lookback-days must be between {MIN_LOOKBACK_DAYS} and {MAX_LOOKBACK_DAYS}, "
+                f"not {self.lookback_days}. It is how far before the range a session's LOGIN is "
+                "looked for."
             )
-        if self.max_rows < 1:
-            raise UsageError(f"--max-rows must be at least 1, not {self.max_rows}.")
+        if self.max_rows < MIN_MAX_ROWS:
+            raise UsageError(f"--max-rows must be at least {MIN_MAX_ROWS}, not {self.max_rows}.")
         for path in self.filters.hierarchies:
             if not 1 <= len(hierarchy_levels(path)) <= 5:
                 raise UsageError(
@@ -70,7 +78,7 @@ class ReportRequest:
 
 def landing_for(events_root: str, layout: str | None, partition_time: str) -> Landing:
     parsed = parse_layout(layout) if layout else None
-    return Landing(storage.normalize(events_root), parsed, partition_time)
+    return Landing(storage.normalize(events_root), parsed, parse_partition_time(partition_time))
 
 
 @dataclass
@@ -92,6 +100,9 @@ class RunSummary:
     shapes: dict[str, int] = field(default_factory=dict)
     # UTC days of the window with no raw file at all (a quiet day, or data not landed yet).
     empty_days: list[str] = field(default_factory=list)
+    # Filter kind (agents, routing_profiles, hierarchies) → each of its values that matches no
+    # session in the range → the closest values the range holds (`transforms.filters.unmatched`).
+    unmatched_filters: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def one_line(self) -> str:
         return (
@@ -108,10 +119,37 @@ class RunSummary:
             f"no raw event file for UTC day {day} of the window: a quiet day, or its events "
             "have not landed yet"
             for day in self.empty_days
+        ] + [
+            f"{_FILTER_OPTIONS[kind]} {value!r} matches no session in the range; closest known "
+            f"values: {', '.join(closest) if closest else 'none: no session in the range at all'}."
+            for kind, values in self.unmatched_filters.items()
+            for value, closest in values.items()
         ]
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def to_json(self) -> str:
+        """As JSON text (part of a staged report's XCom); `from_json` gives it back equal."""
+        return json.dumps(self.as_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSummary:
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> RunSummary:
+        """From `as_dict`'s shape (a summary written before a field existed gets its default)."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+
+# How a filter kind is named to people (the command line's options; saved reports' keys match).
+_FILTER_OPTIONS = {
+    "agents": "--agent",
+    "routing_profiles": "--routing-profile",
+    "hierarchies": "--hierarchy",
+}
 
 
 def _counted(counts: dict[str, int]) -> str:
@@ -182,8 +220,12 @@ def condense_days(request: ReportRequest, cache: DayCache) -> tuple[dict, dict]:
 def build_report(request: ReportRequest, cache_root: str) -> ReportResult:
     """Condense what is stale, assemble the report and enforce its contract (and row limit)."""
     started = time.perf_counter()
-    result = assemble_report(request, DayCache(request.landing, cache_root))
-    validate_report(result.report, request.max_rows)
+    cache = DayCache(request.landing, cache_root)
+    result = report_cache.load(request, cache)  # a rerun with nothing new: one small file
+    if result is None:
+        result = assemble_report(request, cache)
+        validate_report(result.report, request.max_rows)
+        report_cache.keep(request, cache, result)
     result.summary.elapsed_seconds = round(time.perf_counter() - started, 3)
     return result
 
@@ -202,7 +244,9 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
         pl.col("event_ts").is_between(_ts(request.lookback_start), _ts(window.end), "left")
     )
 
-    activity = condensed.load([*activity_parts.values()]).filter(
+    # Lazily: the days around the window hold millions of (agent, instant) rows on a large
+    # roster, and Last activity needs only the window's, of agents with a session left open.
+    activity = condensed.scan([*activity_parts.values()]).filter(
         pl.col("event_ts").is_between(_ts(window.start), _ts(window.end), closed="left")
     )
     session_table = sessions.with_last_activity(
@@ -227,6 +271,8 @@ def assemble_report(request: ReportRequest, cache: DayCache) -> ReportResult:
     summary.parts_built_now = cache.parts_built
     summary.duplicates += cross_partition_duplicates
     summary.sessions, summary.rows = session_table.height, report.height
+    if not request.filters.is_empty():
+        summary.unmatched_filters = unmatched(request.filters, known_values(session_table))
     quarantined_parts = [activity_parts.get(day) or part for day, part in session_parts.items()]
     quarantine = condensed.load(quarantined_parts, "{name}-quarantine").sort(SOURCE_KEY)
     return ReportResult(request, report, quarantine, summary, session_table)
@@ -262,15 +308,28 @@ def _summarize(session_parts: dict, activity_parts: dict) -> RunSummary:
 
 
 def check_raw_files(request: ReportRequest, cache: DayCache) -> list[date]:
-    """Refuse a report whose window (and neighbouring partitions) holds no raw file at all: a
-    layout timecard cannot see must never pass for a quiet day. Return the window's UTC days
-    that have no file, while others do: those are only warned about."""
+    """Refuse a report whose window (and neighbouring partitions) holds no raw file at all, or
+    only empty (zero-byte) ones: a layout timecard cannot see must never pass for a quiet day.
+    Return the window's UTC days that have no file, while others do: those are only warned
+    about."""
     window, landing = request.time_range, request.landing
     around = partition_days(window.start, window.end, landing.neighbour_days)
-    files = {day: len(cache.listing(day)[0]) for day in around}
-    if not any(files.values()):
+    listed = {day: cache.listing(day)[0] for day in around}
+    if not any(listed.values()):
         raise NoRawEventsError(_no_raw_files_message(landing, around))
-    return [day for day in partition_days(window.start, window.end, 0) if not files[day]]
+    if not any(file.size for found in listed.values() for file in found):
+        empty = [file.url for found in listed.values() for file in found]
+        more = f" and {len(empty) - 3} more" if len(empty) > 3 else ""
+        raise NoRawEventsError(
+            f"Every raw event file of the window and its neighbours ({around[0]} to "
+            f"{around[-1]} UTC) under {landing.describe()} is empty (zero bytes): "
+            f"{', '.join(empty[:3])}{more}. No report was written: an empty report would look "
+            "like a quiet day. Check the delivery stream that writes them (a failed upload "
+            "leaves empty objects), then run the report again once the events have landed."
+        )
+    # A day whose files are all empty holds no event either.
+    days = partition_days(window.start, window.end, 0)
+    return [day for day in days if not any(file.size for file in listed[day])]
 
 
 def _no_raw_files_message(landing: Landing, days: list[date]) -> str:
@@ -305,7 +364,7 @@ def validate_report(report: pl.DataFrame, max_rows: int) -> None:
     """Enforce the report contract; over the row limit, refuse with the counts that help."""
     try:
         enforce(report_schema(max_rows), report, "report")
-    except ContractViolation as violation:
+    except BrokenContractError as violation:
         if violation.checks != [MAX_ROWS_CHECK]:
             raise
         raise RowLimitExceeded(
@@ -317,11 +376,13 @@ def validate_report(report: pl.DataFrame, max_rows: int) -> None:
 
 
 def write_outputs(result: ReportResult, out_url: str) -> str | None:
-    """Write the CSV whole (or not at all); its quarantine file next to it when there is one."""
+    """Write the CSV whole (or not at all); its quarantine file next to it when there is one,
+    and none when there is not: the file of an earlier run would describe other input."""
     storage.write_bytes(out_url, result.csv_bytes())
-    if result.quarantine.is_empty():
-        return None
     quarantine_url = quarantine_url_for(out_url)
+    if result.quarantine.is_empty():
+        storage.delete(quarantine_url)
+        return None
     lines = [json.dumps(row, ensure_ascii=False) for row in result.quarantine.iter_rows(named=True)]
     storage.write_bytes(quarantine_url, ("\n".join(lines) + "\n").encode())
     return quarantine_url

@@ -9,14 +9,17 @@ Each file is read by the reader its content calls for (`timecard.readers`).
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import date
 from typing import NamedTuple
 
 import polars as pl
 
 from timecard import readers, storage
+from timecard.errors import UnreadableInputError
 from timecard.landing import Landing
-from timecard.readers.base import unreadable
+from timecard.readers.base import decompressed_cap, too_large, unreadable
+from timecard.readers.parquet import PARQUET_MAGIC
 from transforms import normalize
 
 
@@ -39,10 +42,61 @@ def _is_data_file(url: str, prefix: str) -> bool:
 
 
 def partition_files(source: str | Landing, day: date) -> list[storage.FileInfo]:
+    """A UTC day's raw files. A file that cannot be read safely is refused here, by name,
+    before anything opens it (see `refuse_unsafe`)."""
+    landing = as_landing(source)
     files: set[storage.FileInfo] = set()
-    for prefix in partition_prefixes(source, day):
+    for prefix in partition_prefixes(landing, day):
         files.update(f for f in storage.list_files(prefix) if _is_data_file(f.url, prefix))
+    cap = decompressed_cap()
+    for file in files:
+        refuse_unsafe(landing, file, cap)
     return sorted(files)
+
+
+_KINDS = {
+    "fifo": "is a named pipe (FIFO), not a regular file: reading it could wait for ever",
+    "device": "is a device, not a regular file: reading it could never end",
+    "socket": "is a socket, not a regular file",
+    "folder": "is a symbolic link to a folder, not a regular file",
+    "dangling": "is a symbolic link to nothing (its target does not exist)",
+}
+
+
+def refuse_unsafe(landing: Landing, file: storage.FileInfo, cap: int) -> None:
+    """Only regular files are read, within the events root and the decompressed-size cap:
+    anything else raises UnreadableInputError naming it (from the listing, before any read)."""
+    link = f" (a symbolic link to {file.target})" if file.target else ""
+    if file.kind in _KINDS:
+        raise _refusal(file.url, f"{_KINDS[file.kind]}{link}")
+    if file.target and not _inside(file.target, landing.root):
+        raise _refusal(
+            file.url,
+            f"is a symbolic link to {file.target}, outside the events root {landing.root}: "
+            "timecard reads only files that lie within the events root",
+        )
+    if file.size > cap and not _is_parquet(file.url):
+        raise too_large(file.url, f"is {file.size / 2**20:,.1f} MiB as stored", cap)
+
+
+def _is_parquet(url: str) -> bool:
+    """Whether a raw file is Parquet, by its first bytes: Parquet is read by columns and row
+    groups, never whole, so a large one (a day compacted into one file) is not refused by its
+    stored size. Only files over the cap are opened for this."""
+    return storage.read_head(url, len(PARQUET_MAGIC)) == PARQUET_MAGIC
+
+
+def _inside(path: str, root: str) -> bool:
+    real_root = os.path.realpath(root)
+    return os.path.commonpath([real_root, path]) == real_root
+
+
+def _refusal(url: str, what: str) -> UnreadableInputError:
+    return UnreadableInputError(
+        f"The raw event path {url} {what}. It was not opened and no report was written. "
+        "Replace it with a regular file holding the events (a copy, not a link out of the "
+        "events root), or move it out of the events root, and run the report again."
+    )
 
 
 def fingerprint(source: str | Landing, files: list[storage.FileInfo]) -> str:

@@ -22,14 +22,11 @@ from typing import Literal
 
 from timecard.errors import UsageError
 
+# The layouts timecard recognises by itself when none is set, name -> template.
+from timecard.limits import LAYOUT_PRESETS as PRESETS
+
 PartitionTime = Literal["arrival", "event"]
 PARTITION_TIMES: tuple[PartitionTime, ...] = ("arrival", "event")
-# The layouts timecard recognises by itself when none is set.
-PRESETS = {
-    "date": "date={date}",
-    "ymd": "year={yyyy}/month={MM}/day={dd}",
-    "firehose": "{yyyy}/{MM}/{dd}/{HH}",
-}
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _DAY_FIELDS = ("date", "yyyy", "MM", "dd")
 _FIELDS = (*_DAY_FIELDS, "HH")
@@ -108,6 +105,17 @@ def known_layouts() -> list[Layout]:
     return [Layout(template) for template in PRESETS.values()]
 
 
+def parse_partition_time(value: str) -> PartitionTime:
+    """`value` as a partition time (a setting, a saved report, the CLI), or a UsageError."""
+    for known in PARTITION_TIMES:
+        if value == known:
+            return known
+    raise UsageError(
+        f"The partition time must be 'arrival' (Firehose's own !{{timestamp}} prefixes) "
+        f"or 'event' (dynamic partitioning on EventTimestamp), not {value!r}."
+    )
+
+
 @dataclass(frozen=True)
 class Landing:
     """An events root with how its partitions are laid out and which clock they follow."""
@@ -117,12 +125,7 @@ class Landing:
     partition_time: PartitionTime = "arrival"
 
     def __post_init__(self):
-        if self.partition_time not in PARTITION_TIMES:
-            raise UsageError(
-                f"The partition time must be 'arrival' (Firehose's own !{{timestamp}} prefixes) "
-                f"or 'event' (dynamic partitioning on EventTimestamp), not "
-                f"{self.partition_time!r}."
-            )
+        parse_partition_time(self.partition_time)
 
     @property
     def layouts(self) -> list[Layout]:

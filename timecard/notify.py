@@ -18,15 +18,15 @@ import tempfile
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
+from timecard.dag_tasks import PLAN_TASK
 from timecard.settings import get_settings
-
-PLAN_TASK = "plan_scheduled_window"
+from timecard.spec import ReportSpec, WindowPlan
 
 
 class ReportEmail(SmtpNotifier):
     """The email of one saved report, sent for the outcomes listed in its `notify.on`."""
 
-    def __init__(self, spec: dict, to: tuple[str, ...], on: tuple[str, ...]):
+    def __init__(self, spec: ReportSpec, to: tuple[str, ...], on: tuple[str, ...]):
         super().__init__(
             to=list(to), subject="", html_content="", smtp_conn_id=get_settings().smtp_conn_id
         )
@@ -57,48 +57,52 @@ def _outcome(context) -> str:
     exception = context.get("exception")
     if exception is None:
         return "published"
-    return "row_limit" if isinstance(exception, RowLimitExceeded) else "failed"
+    # A refusal reaches Airflow as AirflowFailException (no retries), raised from the refusal.
+    refusal = exception.__cause__ if exception.__cause__ is not None else exception
+    return "row_limit" if isinstance(refusal, RowLimitExceeded) else "failed"
 
 
-def _window_plan(context) -> dict | None:
+def _window_plan(context) -> WindowPlan | None:
     """The run's window, from its plan task (None when planning itself failed)."""
-    return context["ti"].xcom_pull(task_ids=PLAN_TASK) or None
+    text = context["ti"].xcom_pull(task_ids=PLAN_TASK)
+    return WindowPlan.from_json(text) if text else None
 
 
 def compose(
-    spec: dict, outcome: str, window_plan: dict | None, context
+    report: ReportSpec, outcome: str, window_plan: WindowPlan | None, context
 ) -> tuple[str, str, tuple[str, bytes] | None]:
     """Subject, HTML body and the optional (file name, bytes) attachment of one message."""
-    import json
-
-    from timecard import pipeline, storage
+    from timecard import publishing
 
     settings = get_settings()
-    report = pipeline.ReportSpec(
-        **{key: tuple(v) if isinstance(v, list) else v for key, v in spec.items()}
-    )
-    local_date = window_plan["local_date"] if window_plan else None
+    local_date = window_plan.local_date if window_plan else None
     view = f"{settings.ui_base_url}/timecard/reports/{report.slug}/{local_date}"
     fields = [("Report", f"{report.name} ({report.slug})")]
     if window_plan:
-        fields.append(("Window", f"{window_plan['local_start']} to {window_plan['local_end']}"))
+        window = f"{window_plan.local_start.isoformat()} to {window_plan.local_end.isoformat()}"
+        fields.append(("Window", window))
     fields.append(("Time zone", report.timezone))
     filters = report.filters().as_dict()
     shown_filters = "; ".join(f"{k}: {', '.join(v)}" for k, v in filters.items() if v) or "none"
     fields.append(("Filters", shown_filters))
     attachment = None
     if outcome == "published":
-        urls = pipeline.output_urls(report, local_date)
-        manifest = json.loads(storage.read_bytes(urls["manifest"]))
-        fields.append(("Rows", f"{manifest['rows']:,}"))
+        if local_date is None:  # a publish follows its plan task, so this is not expected
+            raise FileNotFoundError(f"{report.slug}: the run's plan is missing, so is its window")
+        manifest_url = publishing.output_urls(report, local_date)["manifest"]
+        manifest = publishing.read_manifest(manifest_url)
+        if manifest is None:
+            raise FileNotFoundError(f"{manifest_url} is missing: the report is not published")
+        fields.append(("Rows", f"{manifest.rows:,}"))
         fields.append(("Report view", view))
-        csv_size = manifest.get("csv", {}).get("bytes")
-        if csv_size is not None and csv_size <= settings.email_attach_max_bytes:
-            attachment = (f"{report.slug}-{local_date}.csv", storage.read_bytes(urls["csv"]))
+        csv = manifest.files.get("csv")
+        if csv is not None and csv.bytes <= settings.email_attach_max_bytes:
+            data = publishing.read_committed(manifest_url, manifest, "csv")
+            attachment = (f"{report.slug}-{local_date}.csv", data)
             fields.append(("CSV", "attached"))
-        elif csv_size is not None:
-            fields.append(("CSV", f"{csv_size:,} bytes, download it at {view}/csv"))
-        subject = f"timecard: {report.name} for {local_date} published ({manifest['rows']:,} rows)"
+        elif csv is not None:
+            fields.append(("CSV", f"{csv.bytes:,} bytes, download it at {view}/csv"))
+        subject = f"timecard: {report.name} for {local_date} published ({manifest.rows:,} rows)"
     else:
         ti = context.get("ti")
         refusal = str(context.get("exception"))

@@ -7,11 +7,20 @@ uses, so the CLI can never write a file that Airflow would refuse.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from timecard.errors import UsageError
+from timecard.limits import (
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_MAX_ROWS,
+    MAX_LOOKBACK_DAYS,
+    MAX_WINDOW_DAYS,
+    MIN_LOOKBACK_DAYS,
+    MIN_WINDOW_DAYS,
+    RANGE_PRESETS,
+)
 from timecard.settings import get_settings
-from timecard.timerange import PRESETS
 
 
 def add_reports_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -24,6 +33,11 @@ def add_reports_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
     commands = reports.add_subparsers(dest="reports_command", metavar="COMMAND", required=True)
 
     _command(commands, "list", "list saved reports, flagging broken files", list_reports)
+
+    validate = _command(
+        commands, "validate", "check that saved reports load, as Airflow will", validate_reports
+    )
+    validate.add_argument("slug", nargs="?", help="only this report (default: every one)")
 
     show = _command(commands, "show", "print a saved report's YAML", show_report)
     show.add_argument("slug")
@@ -57,7 +71,12 @@ def add_reports_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
     )
     schedule.add_argument("--tz", metavar="ZONE", help="IANA time zone of the report")
     schedule.add_argument("--prefix", help="delivery prefix, e.g. weekly/seoul")
-    schedule.add_argument("--window-days", type=int, metavar="N", help="days of data per run, 1-7")
+    schedule.add_argument(
+        "--window-days",
+        type=int,
+        metavar="N",
+        help=f"days of data per run, {MIN_WINDOW_DAYS}-{MAX_WINDOW_DAYS}",
+    )
 
     unschedule = _command(commands, "unschedule", "stop a report's schedule", unschedule_report)
     unschedule.add_argument("slug")
@@ -95,6 +114,26 @@ def list_reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def validate_reports(args: argparse.Namespace) -> int:
+    """Exit code 1, with one paragraph per broken file, when any definition would not load
+    (the checks Airflow's `timecard_definition_check` makes); 0 when all load."""
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
+    folder = _folder(args)
+    if args.slug:
+        definitions, errors = [], []
+        try:
+            definitions.append(saved.load_definition(_existing_path(args, args.slug)))
+        except saved.DefinitionError as error:
+            errors.append(error)
+    else:
+        definitions, errors = saved.load_all(folder)
+    for broken in errors:
+        print(f"- {broken}")
+    print(f"{len(definitions)} valid, {len(errors)} broken saved report(s) in {folder}.")
+    return 1 if errors else 0
+
+
 def show_report(args: argparse.Namespace) -> int:
     from timecard import definitions as saved  # only `timecard reports` needs it
 
@@ -108,16 +147,10 @@ def show_report(args: argparse.Namespace) -> int:
 def create_report(args: argparse.Namespace) -> int:
     from timecard import definitions as saved  # only `timecard reports` needs it
 
-    path = saved.definition_path(_folder(args), args.slug)
-    if path.exists():
-        raise UsageError(
-            f"A saved report {args.slug!r} already exists ({path}). Change it with "
-            "`timecard reports edit`, or choose another slug."
-        )
+    saved.definition_path(_folder(args), args.slug)  # a hostile slug is refused first
     data: dict = {}
     _apply_definition_options(data, args)
-    definition = saved.parse_definition(args.slug, data, str(path))
-    saved.save_definition(definition, path.parent, overwrite=False)
+    definition, path = saved.create_definition(_folder(args), args.slug, data)
     print(f"Created saved report {definition.slug!r}: {path}")
     return 0
 
@@ -133,7 +166,7 @@ def edit_report(args: argparse.Namespace) -> int:
     if changed == current:
         print(f"Nothing changed in {current.slug!r}.")
         return 0
-    saved.save_definition(changed, path.parent)
+    saved.edit_definition(path, current, changed)
     print(f"Updated saved report {changed.slug!r}: {path}")
     return 0
 
@@ -169,21 +202,14 @@ def delete_report(args: argparse.Namespace) -> int:
 
 
 def schedule_report(args: argparse.Namespace) -> int:
-    from timecard import definitions as saved  # only `timecard reports` needs it
-
-    path = _existing_path(args, args.slug)
-    data = saved.load_definition(path).to_dict()
-    data["schedule"] = "daily" if args.daily else {"weekly": args.weekly.split(",")}
-    data["published"] = True  # a scheduled report is published, as in Amazon Connect
-    for key, value in (
-        ("timezone", args.tz),
-        ("prefix", args.prefix),
-        ("window_days", args.window_days),
-    ):
-        if value is not None:
-            data[key] = value
-    definition = saved.parse_definition(args.slug, data, str(path))
-    saved.save_definition(definition, path.parent)
+    definition = schedule_definition(
+        _folder(args),
+        args.slug,
+        args.weekly.split(",") if args.weekly else None,
+        args.window_days,
+        tz=args.tz,
+        prefix=args.prefix,
+    )
     delivery = f"Reports/{definition.prefix}/" if definition.prefix else "Reports/"
     print(
         f"Scheduled {definition.slug!r}: {definition.describe_schedule()}, at 00:00 "
@@ -191,6 +217,31 @@ def schedule_report(args: argparse.Namespace) -> int:
         f"published under {delivery}. Airflow runs it as DAG timecard_{definition.slug}."
     )
     return 0
+
+
+def schedule_definition(
+    folder: str | Path,
+    slug: str,
+    weekdays: list[str] | None,
+    window_days: int | None,
+    tz: str | None = None,
+    prefix: str | None = None,
+):
+    """Schedule the saved report `slug` daily, or weekly on `weekdays`, keeping its file's
+    comments: what `timecard reports schedule` does (the UI's Save runs it too)."""
+    from timecard import definitions as saved  # only `timecard reports` needs it
+
+    path = saved.existing_definition_path(folder, slug)
+    current = saved.load_definition(path)
+    data = current.to_dict()
+    data["schedule"] = {"weekly": weekdays} if weekdays else "daily"
+    data["published"] = True  # a scheduled report is published, as in Amazon Connect
+    for key, value in (("timezone", tz), ("prefix", prefix), ("window_days", window_days)):
+        if value is not None:
+            data[key] = value
+    definition = saved.parse_definition(slug, data, str(path))
+    saved.edit_definition(path, current, definition)
+    return definition
 
 
 def unschedule_report(args: argparse.Namespace) -> int:
@@ -205,7 +256,7 @@ def unschedule_report(args: argparse.Namespace) -> int:
     data["schedule"] = "none"
     del data["window_days"]  # only meaningful with a schedule
     definition = saved.parse_definition(current.slug, data, str(path))
-    saved.save_definition(definition, path.parent)
+    saved.edit_definition(path, current, definition)
     print(
         f"Unscheduled {definition.slug!r}; the definition stays. Its DAG "
         f"timecard_{definition.slug} disappears at Airflow's next parse; reports it already "
@@ -250,7 +301,9 @@ def _add_definition_options(parser: argparse.ArgumentParser, *, editing: bool) -
         metavar="PATH",
         help=f"hierarchy filter 'L1/L2/...', repeatable{replaces}",
     )
-    parser.add_argument("--preset", choices=PRESETS, help="default time range for ad hoc runs")
+    parser.add_argument(
+        "--preset", choices=RANGE_PRESETS, help="default time range for ad hoc runs"
+    )
     parser.add_argument("--start", metavar="TIME", help="default custom range start (ISO-8601)")
     parser.add_argument("--end", metavar="TIME", help="default custom range end (ISO-8601)")
     parser.add_argument("--prefix", help="delivery prefix, e.g. daily or weekly/seoul")
@@ -261,9 +314,15 @@ def _add_definition_options(parser: argparse.ArgumentParser, *, editing: bool) -
     published.add_argument(
         "--unpublished", dest="published", action="store_false", help="mark it unpublished"
     )
-    parser.add_argument("--max-rows", type=int, metavar="N", help="row limit (default 10000)")
     parser.add_argument(
-        "--lookback-days", type=int, metavar="N", help="login lookback, 1-366 (default 31)"
+        "--max-rows", type=int, metavar="N", help=f"row limit (default {DEFAULT_MAX_ROWS})"
+    )
+    parser.add_argument(
+        "--lookback-days",
+        type=int,
+        metavar="N",
+        help=f"login lookback, {MIN_LOOKBACK_DAYS}-{MAX_LOOKBACK_DAYS} "
+        f"(default {DEFAULT_LOOKBACK_DAYS})",
     )
     if editing:
         parser.add_argument("--clear-filters", action="store_true", help="remove all filters")
@@ -329,7 +388,7 @@ def _days(count: int) -> str:
     return "local calendar day" if count == 1 else f"{count} local calendar days"
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -11,25 +11,28 @@ from __future__ import annotations
 import sys
 from datetime import UTC, date, datetime
 
-from timecard import airflow_env, healing
-from timecard.backfill import _bar, format_table
-from timecard.pipeline import ReportSpec
+from timecard import airflow_env, healing, publishing
+from timecard.backfill import format_table, progress_bar
 from timecard.settings import get_settings
+from timecard.spec import ReportSpec
 
 
 def run_republish(slug: str, since: date, out=None) -> list[healing.WindowCheck]:
-    from timecard.definitions import definition_path, load_definition
+    from timecard.definitions import existing_definition_path, load_definition
 
     out = out or sys.stderr
     settings = get_settings()
-    spec = ReportSpec.from_definition(load_definition(definition_path(settings.reports_dir, slug)))
+    definition = load_definition(existing_definition_path(settings.reports_dir, slug))
+    spec = ReportSpec.from_definition(definition)
     run_id = f"republish__{datetime.now(UTC).isoformat()}"
 
     def progress(done: int, total: int, local_date: str) -> None:
         where = f"{done + 1}/{total} {local_date} ..." if local_date else "done"
-        print(f"[{_bar(done, total)}] {where}", file=out, flush=True)
+        print(f"[{progress_bar(done, total)}] {where}", file=out, flush=True)
 
-    checks = healing.check_report(spec, since, "timecard republish", run_id, progress=progress)
+    checks = healing.check_report(
+        spec, since, "timecard republish", run_id, progress=progress, definition=definition
+    )
     announced = announce([check for check in checks if check.asset_extra])
     if announced:
         print(f"timecard: {announced} Asset event(s) recorded for {slug}", file=out)
@@ -48,14 +51,12 @@ def announce(republished: list[healing.WindowCheck]) -> int:
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    from timecard.dag_tasks import report_asset
-
     count = 0
     with create_session() as session:
         for check in republished:
-            asset = report_asset(check.slug)
+            name, uri = publishing.asset_name(check.slug), publishing.asset_uri(check.slug)
             model = session.scalar(
-                select(AssetModel).where(AssetModel.name == asset.name, AssetModel.uri == asset.uri)
+                select(AssetModel).where(AssetModel.name == name, AssetModel.uri == uri)
             )
             if model is None:
                 check.detail += "; no Asset event: this Airflow database does not know the report"

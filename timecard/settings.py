@@ -16,6 +16,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Run from a checkout (the usual case: `make run`), local state lives in ./var and saved reports
 # in ./reports; an installed copy keeps both under ~/.timecard instead of inside site-packages.
 _IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").exists()
+DEFAULT_MAX_DECOMPRESSED_MB = 256
+# Sized for a worker with 2 GB of memory: the rest is the interpreter, Airflow and the page cache.
+DEFAULT_MEMORY_BUDGET_MB = 1024
 
 # The variables this module reads. The docker-compose consistency test checks against this list.
 ENV_VARS = (
@@ -36,7 +39,11 @@ ENV_VARS = (
     "TIMECARD_POSTGRES_CONN_ID",
     "TIMECARD_SMTP_CONN_ID",
     "TIMECARD_UI_BASE_URL",
+    "TIMECARD_UI_SAVE_DEFINITIONS",
     "TIMECARD_EMAIL_ATTACH_MAX_BYTES",
+    "TIMECARD_MAX_DECOMPRESSED_MB",
+    "TIMECARD_ORPHAN_GRACE_MINUTES",
+    "TIMECARD_MEMORY_BUDGET_MB",
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -86,6 +93,19 @@ class Settings:
     ui_base_url: str = "http://localhost:8080"
     # A published CSV up to this size is attached to its email; a larger one is linked.
     email_attach_max_bytes: int = 5 * 1024 * 1024
+    # Unpublished leftovers (staging, revision objects no manifest names) older than this are
+    # removed by the next publish; on S3 younger ones may belong to a publish in progress.
+    orphan_grace_minutes: float = 60
+    # "Save as saved report" in the UI writes the definition file (for users who may edit
+    # reports). A deployment that keeps definitions in git turns it off: the page then offers
+    # the `timecard reports create` command and the YAML file instead.
+    ui_save_definitions: bool = True
+    # The most one raw file may hold once decompressed (MiB); a file past it is refused by name
+    # before it is decompressed further. Firehose buffers at most 128 MiB per object.
+    max_decompressed_mb: int = DEFAULT_MAX_DECOMPRESSED_MB
+    # The memory (MiB) a condense and a report size their work by: a raw day is condensed in
+    # runs of a sixteenth of it (timecard.condensed.run_bytes), whatever the day's size.
+    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -115,6 +135,12 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         email_attach_max_bytes=_positive_int(
             env, "TIMECARD_EMAIL_ATTACH_MAX_BYTES", 5 * 1024 * 1024
         ),
+        orphan_grace_minutes=_number(env, "TIMECARD_ORPHAN_GRACE_MINUTES", 60, low=0),
+        ui_save_definitions=_flag(env, "TIMECARD_UI_SAVE_DEFINITIONS", True),
+        max_decompressed_mb=_positive_int(
+            env, "TIMECARD_MAX_DECOMPRESSED_MB", DEFAULT_MAX_DECOMPRESSED_MB
+        ),
+        memory_budget_mb=_positive_int(env, "TIMECARD_MEMORY_BUDGET_MB", DEFAULT_MEMORY_BUDGET_MB),
     )
 
 
@@ -143,6 +169,23 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
             "Fix the environment of the process that reads it."
         )
     return int(raw)
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    """true/false (also yes/no, on/off, 1/0, any case); unset or empty is `default`."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "yes", "on", "1"):
+        return True
+    if raw in ("false", "no", "off", "0"):
+        return False
+    from timecard.errors import TimecardError
+
+    raise TimecardError(
+        f"{name} must be true or false (default {str(default).lower()}); it is {raw[:40]!r}. "
+        "Fix the environment of the process that reads it."
+    )
 
 
 def _number(env: dict[str, str], name: str, default: float, low: float) -> float:
@@ -200,10 +243,10 @@ def _s3_settings_from_airflow_connection(conn_id: str) -> S3Settings:
 
 @lru_cache(maxsize=4)
 def _aws_session(conn_id: str):
-    # Imported here: the CLI must not pay for Airflow unless an Airflow connection is configured.
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+    # The CLI must not pay for Airflow unless an Airflow connection is configured.
+    from timecard.dependencies import aws_base_hook
 
-    hook = AwsBaseHook(aws_conn_id=conn_id, client_type="s3")
+    hook = aws_base_hook()(aws_conn_id=conn_id, client_type="s3")
     config = hook.conn_config
     region = config.region_name or "us-east-1"
     return hook.get_session(region_name=region), config.get_service_endpoint_url("s3"), region

@@ -11,9 +11,8 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from timecard.errors import UsageError
-
-PRESETS = ("today", "last-24-hours", "yesterday", "last-2-days", "last-3-days")
-MAX_RANGE = timedelta(days=7)
+from timecard.limits import MAX_RANGE
+from timecard.limits import RANGE_PRESETS as PRESETS
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,20 @@ def checked_range(start: datetime, end: datetime, tz_name: str) -> TimeRange:
     wall_clock = end.astimezone(tz).replace(tzinfo=None) - start.astimezone(tz).replace(tzinfo=None)
     if wall_clock > MAX_RANGE:
         raise UsageError(
-            f"The range is {wall_clock} long; a report covers at most 7 days. Split it into "
-            "several reports of 7 days or less."
+            f"The range is {duration_words(wall_clock)} long; a report covers at most 7 days. "
+            "Split it into several reports of 7 days or less."
         )
     return TimeRange(start.astimezone(UTC), end.astimezone(UTC), tz_name)
+
+
+def duration_words(length: timedelta) -> str:
+    """A length as people say it: '12 days', '7 days and 1 minute', '2 hours 30 minutes'."""
+    seconds = int(length.total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    if not parts:
+        return "0 seconds"
+    return parts[0] if len(parts) == 1 else f"{' '.join(parts[:-1])} and {parts[-1]}"

@@ -13,6 +13,8 @@ import logging
 from datetime import date
 
 from timecard import ddl, storage
+from timecard.errors import TimecardError
+from timecard.publishing import Published
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 def load_partition(conn_id: str, slug: str, parquet_url: str, local_date: str) -> int:
     """Replace the report's rows of `local_date` with the rows of `parquet_url`; returns them."""
     import polars as pl
+    import psycopg
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     typed = storage.read_parquet(parquet_url)
@@ -31,8 +34,17 @@ def load_partition(conn_id: str, slug: str, parquet_url: str, local_date: str) -
     data = io.BytesIO()
     rows.write_csv(data, include_header=False, null_value="", quote_style="non_numeric")
     table = ddl.table_name(slug)
-    # The Postgres provider's hook gives a psycopg 3 connection with the pinned packages.
+    # The provider types get_conn() as what psycopg 2 and 3 connections share, which has no
+    # transaction(); with the pinned packages (SQLAlchemy 2, and psycopg 3, which the provider
+    # requires) it is a psycopg 3 connection.
     connection = PostgresHook(postgres_conn_id=conn_id).get_conn()
+    if not isinstance(connection, psycopg.Connection):
+        raise TimecardError(
+            f"The Airflow connection {conn_id!r} opened a {type(connection).__module__} "
+            "connection, and loading the warehouse needs psycopg 3, which the Postgres provider "
+            "uses with SQLAlchemy 2. Install the pinned requirements.txt (SQLAlchemy 2 and the "
+            "provider's psycopg) into the Airflow environment, then run the load again."
+        )
     with connection, connection.transaction(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL TimeZone = 'UTC'")
         cursor.execute(ddl.postgres_table(slug))
@@ -66,10 +78,11 @@ def load_asset_events(conn_id: str, triggering_events: dict, inlet_events) -> li
     loaded = []
     for event in sorted(events.values(), key=lambda event: event.timestamp):
         extra = event.extra or {}
-        if "parquet" not in extra:
-            log.info("Asset event %s carries no Parquet file; nothing to load", extra)
+        published = Published.from_extra(extra) if extra.get("parquet") else None
+        if published is None or not published.parquet:
+            log.info("Asset event %s carries no Parquet file; nothing to load", event.extra)
             continue
-        slug, local_date = extra["report_slug"], extra["local_date"]
-        rows = load_partition(conn_id, slug, extra["parquet"], local_date)
+        slug, local_date = published.report_slug, published.local_date
+        rows = load_partition(conn_id, slug, published.parquet, local_date)
         loaded.append({"report": slug, "date": local_date, "rows": rows})
     return loaded

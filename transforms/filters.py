@@ -21,6 +21,22 @@ class Filters:
     # level 1 is "Americas" and level 2 is "Sales", whatever their deeper levels are.
     hierarchies: tuple[str, ...] = ()
 
+    def __post_init__(self):
+        # Values are trimmed, as the attributes they match are: " Sales " means "Sales". A
+        # hierarchy path is trimmed level by level: " Americas / Sales " is "Americas/Sales".
+        def trimmed(values, tidy) -> tuple:
+            return tuple(tidy(value) if isinstance(value, str) else value for value in values)
+
+        object.__setattr__(self, "agents", trimmed(self.agents, str.strip))
+        object.__setattr__(self, "routing_profiles", trimmed(self.routing_profiles, str.strip))
+        object.__setattr__(
+            self,
+            "hierarchies",
+            trimmed(
+                self.hierarchies, lambda path: HIERARCHY_SEPARATOR.join(hierarchy_levels(path))
+            ),
+        )
+
     def is_empty(self) -> bool:
         return not (self.agents or self.routing_profiles or self.hierarchies)
 

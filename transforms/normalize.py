@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import cast
 
 import polars as pl
 
@@ -18,6 +19,7 @@ from schemas.columns import (
     ATTRIBUTE_COLUMNS,
     EVENT_COLUMNS,
     HIERARCHY_LEVELS,
+    PROBLEM_COLUMN,
     QUARANTINE_COLUMNS,
     TIMESTAMP,
 )
@@ -59,8 +61,6 @@ REQUIRED_FIELDS = {"event_id": "EventId", "event_type": "EventType", "agent_arn"
 
 # Event types known to carry no session boundary: the only records a lookback-only read skips.
 ACTIVITY_ONLY_EVENT_TYPES = ("HEART_BEAT", "STATE_CHANGE")
-# Set by a reader on a record it could not decode at all (not UTF-8, not JSON).
-PROBLEM_COLUMN = "__problem__"
 # A reader that reads several files at once names each record's file in this column.
 SOURCE_FILE_COLUMN = "__source_file__"
 
@@ -80,6 +80,12 @@ def canonical_tree(paths=None) -> dict:
             node = node.setdefault(name, {})
         node[path[-1]] = None
     return tree
+
+
+def struct_fields(dtype: pl.Struct) -> dict[str, pl.DataType]:
+    """A struct's fields by name. Polars makes every field's type an instance (`Field` parses
+    it), though `Field.dtype` is annotated to allow a class too."""
+    return {field.name: cast(pl.DataType, field.dtype) for field in dtype.fields}
 
 
 def tree_dtype(node: dict | None) -> pl.DataType:
@@ -113,7 +119,7 @@ def reduced_schema(schema: pl.Schema) -> dict[str, pl.DataType]:
             for actual in _find_fields(fields, name):
                 dtype = fields[actual]
                 if child is not None and isinstance(dtype, pl.Struct):
-                    inner = reduce({f.name: f.dtype for f in dtype.fields}, child)
+                    inner = reduce(struct_fields(dtype), child)
                     kept[actual] = pl.Struct(inner) if inner else dtype
                 else:
                     kept[actual] = dtype
@@ -159,6 +165,94 @@ def _json_or_none(text: str):
         return None
 
 
+# -- a snapshot that is not the documented object ------------------------------------------------
+#
+# A LOGIN/LOGOUT's names, routing profile and hierarchy come from its CurrentAgentSnapshot: an
+# object, or JSON text of one (Glue `string` columns). Stored as anything else (a list, a Parquet
+# map, text that is not JSON), it cannot be read, and the record is quarantined with the reason
+# rather than giving a row with blank attributes.
+
+_SNAPSHOT_NAME = _CONFIGURATION[0]
+
+
+def snapshot_problem(value) -> str | None:
+    """Why a parsed snapshot value cannot be read as the documented object, or None (an
+    object, JSON text of one, or nothing: null, empty text, the text "null")."""
+    if value is None or isinstance(value, dict):
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        parsed = _json_or_none(value)
+        if isinstance(parsed, dict) or (parsed is None and value.strip() == "null"):
+            return None
+        what = "text that is not JSON" if parsed is None else f"JSON text of {_kind(parsed)}"
+    else:
+        what = _kind(value)
+    return _snapshot_message(what)
+
+
+def _kind(value) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"a {type(value).__name__}"
+
+
+def record_snapshot_problem(record: dict) -> str | None:
+    """`snapshot_problem` of a parsed LOGIN/LOGOUT record's snapshot (None for other types)."""
+    by_name = {str(key).lower(): value for key, value in record.items()}
+    event_type = by_name.get("eventtype")
+    if not (isinstance(event_type, str) and event_type.strip().upper() in SESSION_EVENT_TYPES):
+        return None
+    return snapshot_problem(by_name.get(_SNAPSHOT_NAME.lower()))
+
+
+def _snapshot_message(what: str) -> str:
+    return (
+        f"{_SNAPSHOT_NAME} is {what}, not an object, so this LOGIN/LOGOUT's names, routing "
+        "profile and hierarchy cannot be read"
+    )
+
+
+def _snapshot_problem_expr(schema: pl.Schema) -> pl.Expr | None:
+    """The snapshot problem of each LOGIN/LOGOUT row of a frame as its schema stores the
+    snapshot; None when the schema stores it as an object (or not at all)."""
+    problems = []
+    is_session = _raw_event_type(schema).is_in(SESSION_EVENT_TYPES).fill_null(False)
+    for name in _find_fields(dict(schema), _SNAPSHOT_NAME):
+        dtype = schema[name]
+        if isinstance(dtype, pl.Struct | pl.Null):
+            continue
+        if dtype == pl.String:
+            # Native string tests, not a parse, so a lookback read still decodes the text only
+            # for the rows its filter keeps: JSON text of an object starts with "{" (text that
+            # starts so but does not parse gives blank attributes, as it always did).
+            text = pl.col(name).str.strip_chars()
+            unreadable = ~(text.str.starts_with("{") | text.is_in(["", "null"]) | text.is_null())
+            problems.append(
+                pl.when(is_session & unreadable).then(
+                    pl.when(text.str.starts_with("["))
+                    .then(pl.lit(_snapshot_message("JSON text of a list")))
+                    .otherwise(pl.lit(_snapshot_message("text that is not JSON")))
+                )
+            )
+            continue
+        if isinstance(dtype, pl.Map):
+            what = "a map"
+        elif isinstance(dtype, pl.List | pl.Array):
+            what = "a list"
+        else:
+            what = f"stored as {dtype}"
+        problems.append(
+            pl.when(is_session & pl.col(name).is_not_null()).then(pl.lit(_snapshot_message(what)))
+        )
+    return pl.coalesce(problems) if problems else None
+
+
 def json_text_as(texts: pl.Series, node: dict) -> pl.Series:
     """JSON texts → the canonical struct `node` describes (see `canonical_values`)."""
     return pl.Series(
@@ -179,11 +273,9 @@ def _canonical(candidates: list[tuple[pl.Expr, pl.DataType]], node: dict | None)
     for expr, dtype in candidates:
         if dtype == pl.String:
             dtype = tree_dtype(node)
-            expr = expr.map_batches(
-                lambda texts, node=node: json_text_as(texts, node), return_dtype=dtype
-            )
+            expr = expr.map_batches(partial(json_text_as, node=node), return_dtype=dtype)
         if isinstance(dtype, pl.Struct):
-            structs.append((expr, {field.name: field.dtype for field in dtype.fields}))
+            structs.append((expr, struct_fields(dtype)))
     children = [
         _canonical(
             [
@@ -290,6 +382,8 @@ def _flat_columns(fields: tuple) -> tuple[tuple[pl.Expr, ...], pl.Expr]:
     record_problem = (
         pl.col(PROBLEM_COLUMN) if PROBLEM_COLUMN in schema else pl.lit(None, pl.String())
     )
+    if (snapshot := _snapshot_problem_expr(schema)) is not None:
+        record_problem = pl.coalesce(record_problem, snapshot)
     columns = (
         *text_columns,
         parsed.alias("event_ts"),

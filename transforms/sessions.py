@@ -114,40 +114,35 @@ def build_sessions(
     )
 
 
-def with_last_activity(sessions: pl.DataFrame, agent_activity: pl.DataFrame) -> pl.DataFrame:
+def with_last_activity(
+    sessions: pl.DataFrame, agent_activity: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
     """Add `last_activity_ts`: for a session with no logout, the latest instant in
     `[login, bound)` at which its agent did anything; null for every other session.
 
     `agent_activity` must cover the window (a session with no logout has its login in it); its
-    agents may be text or categories.
+    agents may be text or categories. Lazy (a scan of the condensed days), it is streamed:
+    what is held is a row per open session, never the activity.
     """
-    activity_agents = agent_activity.schema["agent_arn"]
+    activity_agents = agent_activity.collect_schema()["agent_arn"]
     open_sessions = sessions.filter(pl.col("logout_ts").is_null()).with_row_index("session")
+    # Each activity row meets the open sessions of its agent (usually one), keeps the instants
+    # in [login, bound) (the bound itself belongs to the next session) and folds into the
+    # session's latest: a streaming join and group-by, so the activity is never held, nor its
+    # agents as text; only a row per open session is.
+    bounds = open_sessions.select(
+        "session", pl.col("agent_arn").cast(activity_agents), "login_ts", "bound_ts"
+    )
     latest = (
-        open_sessions.select("session", "agent_arn", "login_ts", "bound_ts")
-        .sort("bound_ts")
-        .join_asof(
-            # Only agents with an open session matter: cut the rows before the sort.
-            agent_activity.join(
-                open_sessions.select(pl.col("agent_arn").cast(activity_agents)),
-                on="agent_arn",
-                how="semi",
-            )
-            .with_columns(pl.col("agent_arn").cast(pl.String))
-            .sort("event_ts"),
-            left_on="bound_ts",
-            right_on="event_ts",
-            by="agent_arn",
-            strategy="backward",
-            allow_exact_matches=False,  # the bound itself belongs to the next session
-            check_sortedness=False,
+        agent_activity.lazy()
+        .select("agent_arn", "event_ts")
+        .join(bounds.lazy(), on="agent_arn", how="inner")
+        .filter(
+            (pl.col("event_ts") >= pl.col("login_ts")) & (pl.col("event_ts") < pl.col("bound_ts"))
         )
-        .select(
-            "session",
-            pl.when(pl.col("event_ts") >= pl.col("login_ts"))
-            .then(pl.col("event_ts"))
-            .alias("last_activity_ts"),
-        )
+        .group_by("session")
+        .agg(pl.col("event_ts").max().alias("last_activity_ts"))
+        .collect(engine="streaming")
     )
     open_with_activity = open_sessions.join(latest, on="session", how="left").drop("session")
     closed = sessions.filter(pl.col("logout_ts").is_not_null()).with_columns(

@@ -30,9 +30,12 @@ def typed_sessions(
     abandoned_after: timedelta,
 ) -> pl.DataFrame:
     """The typed rows of one report, in the CSV's row order."""
-    ordered = ordered_sessions(sessions, filters)
+    # The bound is the agent's next login among ALL the window's sessions, taken before the
+    # filters: a session ended by a login in a routing profile the report filters out was still
+    # ended by it, and must not look abandoned only because that login is not shown.
     bound = activity_bound("login_ts", "logout_ts", "agent_arn", window_start, window_end)
-    flagged = ordered.with_columns(bound.alias("bound_ts")).with_columns(
+    bounded = sessions.with_columns(bound.dt.truncate("1s").alias("bound_ts"))
+    flagged = ordered_sessions(bounded, filters).with_columns(
         possibly_abandoned(
             "login_ts", "logout_ts", "last_activity_ts", "bound_ts", abandoned_after
         ).alias("possibly_abandoned")

@@ -50,3 +50,22 @@ def unreadable(url: str, what: str, error: Exception | None = None) -> Unreadabl
         f"The raw event file {url} {what}{detail}. No report was written. Move the file out of "
         "the events root, or replace it with a good copy, and run the report again."
     )
+
+
+def decompressed_cap() -> int:
+    """The most one raw file may hold once decompressed, in bytes (TIMECARD_MAX_DECOMPRESSED_MB)."""
+    from timecard.settings import get_settings
+
+    return get_settings().max_decompressed_mb * 2**20
+
+
+def too_large(url: str, how: str, cap: int) -> UnreadableInputError:
+    """The refusal of a raw file past the decompressed-size cap, naming it."""
+    return UnreadableInputError(
+        f"The raw event file {url} {how}: one raw file may hold at most {cap / 2**20:,.0f} MiB "
+        "once decompressed (TIMECARD_MAX_DECOMPRESSED_MB), so it was not read further and no "
+        "report was written. A Kinesis Firehose object holds at most 128 MiB: check that the "
+        "file is what it seems (not a compression bomb or a misplaced dump) and move it out of "
+        "the events root; if it is a genuine file, split it, or raise "
+        "TIMECARD_MAX_DECOMPRESSED_MB."
+    )

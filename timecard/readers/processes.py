@@ -2,9 +2,12 @@
 
 Scanning decompressed JSON for record markers is plain `bytes` work that holds the GIL, so
 threads would run it on one core. Workers are spawned (not forked: Polars' threads do not
-survive a fork), receive raw file bytes and return small results, so they never touch storage,
-settings or credentials. Where processes cannot be started (a daemonic Celery worker, a
-sandbox), the same work runs in threads.
+survive a fork). Each task names one object, and the worker reads it itself: shipping every byte
+of a day over a pipe would copy as much as the data again. A worker resolves no settings or
+credentials of its own: the task carries the storage access its parent resolved (see
+`timecard.readers.json_records.scan_object`), in memory, never on disk. Results are small.
+Where processes cannot be started (a daemonic Celery worker, a sandbox), the same work runs in
+threads.
 """
 
 from __future__ import annotations
@@ -24,31 +27,26 @@ _broken = 0
 _MOST_BROKEN = 2
 
 
-# Files read ahead of the workers: enough to keep them busy, few enough to bound memory.
-_IN_FLIGHT = 4 * _WORKERS
+def map_in_processes(work: Callable, items: Iterable) -> list:
+    """`work(item)` for each item (an object's URL), in order, in worker processes. `work` and
+    the items must pickle; each worker holds only the object it is working on, so memory is
+    bounded by the number of workers, not by how many items are queued."""
+    items = list(items)
+    pool = _process_pool()
+    if pool is None:
+        return _in_threads(work, items)
+    try:
+        return [future.result() for future in [pool.submit(work, item) for item in items]]
+    except BrokenProcessPool:
+        global _broken
+        _broken += 1
+        _forget_pool()
+        return _in_threads(work, items)
 
 
-def map_in_processes(work: Callable, urls: Iterable[str], read: Callable[[str], bytes]) -> list:
-    """`work(read(url))` for each URL, in order: reads on threads (I/O), work in processes.
-    At most two runs of `_IN_FLIGHT` files are held at once: one being worked on, the next
-    being read."""
-    urls = list(urls)
-    with ThreadPoolExecutor(max_workers=_WORKERS) as readers:
-        pool = _process_pool()
-        if pool is None:
-            return list(readers.map(lambda url: work(read(url)), urls))
-        try:
-            results, working = [], []
-            for start in range(0, len(urls), _IN_FLIGHT):
-                read_now = list(readers.map(read, urls[start : start + _IN_FLIGHT]))
-                results += [future.result() for future in working]
-                working = [pool.submit(work, data) for data in read_now]
-            return results + [future.result() for future in working]
-        except BrokenProcessPool:
-            global _broken
-            _broken += 1
-            _forget_pool()
-            return list(readers.map(lambda url: work(read(url)), urls))
+def _in_threads(work: Callable, items: list) -> list:
+    with ThreadPoolExecutor(max_workers=_WORKERS) as threads:
+        return list(threads.map(work, items))
 
 
 def _process_pool() -> Executor | None:

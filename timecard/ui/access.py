@@ -11,12 +11,18 @@ the UI's session cookie; none gives 401, a bad one 403), and checks DAG access t
 
 The DAG id is derived from the slug, so the decision never depends on whether the report or its
 output exists: a refused user learns nothing about either.
+
+Once an output's manifest is read, the output is authorized again by the report that manifest
+records (`output_dag_id`), never by the folder it sits in: a saved report whose prefix routed it
+into the ad hoc folder (refused since; files from before may remain) is not an ad hoc output, so
+a user who may read `timecard_adhoc` but not that report's DAG never sees it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from airflow.api_fastapi.app import get_auth_manager
@@ -27,7 +33,12 @@ from airflow.configuration import conf
 from airflow.models.dag import DagModel
 from fastapi import HTTPException, Request, status
 
-from timecard.pipeline import ADHOC_PREFIX
+from timecard.publishing import ADHOC_PREFIX
+
+if TYPE_CHECKING:
+    from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
+
+    from timecard.publishing import Manifest
 
 ADHOC_DAG_ID = f"timecard_{ADHOC_PREFIX}"
 
@@ -36,10 +47,23 @@ def report_dag_id(slug: str) -> str:
     return f"timecard_{slug}"
 
 
+def output_dag_id(manifest: Manifest) -> str:
+    """The DAG whose readers may see a published output: the one of the report its manifest
+    records, never the folder the output sits in.
+
+    An ad hoc output records the ad hoc DAG as the one that published it (its `report.slug` is
+    the short id of its run). Any other output belongs to its saved report,
+    `timecard_<report.slug>`, whoever published it (the report's DAG, the late-data check,
+    `timecard republish`, `timecard backfill`)."""
+    if manifest.dag_id == ADHOC_DAG_ID:
+        return ADHOC_DAG_ID
+    return report_dag_id(manifest.report.slug)
+
+
 def require_dag(
     request: Request,
     user: BaseUser,
-    method: str,
+    method: ResourceMethod,
     dag_id: str,
     access_entity: DagAccessEntity | None = None,
 ) -> None:
@@ -47,7 +71,7 @@ def require_dag(
     requires_access_dag(method, access_entity, param_dag_id=dag_id)(request, user)
 
 
-def permitted_dag_ids(user: BaseUser, method: str, dag_ids: Iterable[str]) -> set[str]:
+def permitted_dag_ids(user: BaseUser, method: ResourceMethod, dag_ids: Iterable[str]) -> set[str]:
     """The DAG ids of `dag_ids` that `user` may access with `method`, asked in one batch per team
     (in multi-team mode a DAG's team is part of the decision)."""
     dag_ids = set(dag_ids)
@@ -62,6 +86,15 @@ def permitted_dag_ids(user: BaseUser, method: str, dag_ids: Iterable[str]) -> se
             dag_ids=team_dag_ids, user=user, method=method, team_name=team_name
         )
     return permitted
+
+
+def may_edit_report(user: BaseUser, slug: str) -> bool:
+    """Whether `user` may edit the saved report `slug` (and so create it): edit (PUT) on its DAG
+    `timecard_<slug>`. The auth manager decides for a DAG that does not exist yet as for any
+    other: Airflow's User, Op and Admin roles may edit every DAG; a custom role needs edit on
+    DAGs, or on that DAG."""
+    dag_id = report_dag_id(slug)
+    return dag_id in permitted_dag_ids(user, "PUT", [dag_id])
 
 
 def can_generate(user: BaseUser) -> bool:

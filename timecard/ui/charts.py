@@ -24,6 +24,8 @@ from timecard.ui.table import USERNAME
 WIDTH = 960
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 12, 40
 LANE_HEIGHT, LABEL_WIDTH = 22, 150
+# Half the width of an axis label ('Mon 02', '23:00') at the chart's font size, and more.
+_EDGE_LABEL = 24
 _TICK_HOURS = (1, 2, 3, 6, 12, 24)
 _MAX_TICKS = 12
 
@@ -241,9 +243,13 @@ class _TimeAxis:
             day = local.date()
             label = local.strftime("%H:%M") if day == previous_day else local.strftime("%a %d")
             previous_day = day
+            # A label at an edge of the axis keeps inside the chart: centred on the last tick,
+            # half of it would fall past the right margin and be clipped.
+            # (The left margins, 56 and 150 px, hold half a label.)
+            anchor = "end" if x > self.right - _EDGE_LABEL else "middle"
             parts.append(
                 f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}"/>'
-                f'<text class="axis" x="{x:.1f}" y="{label_y}" text-anchor="middle">'
+                f'<text class="axis" x="{x:.1f}" y="{label_y}" text-anchor="{anchor}">'
                 f"{label}</text>"
             )
         axis_y = top if labels_above else bottom

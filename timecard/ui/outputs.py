@@ -1,24 +1,23 @@
 """Published outputs, addressed by kind, slug and date only: never by a storage path.
 
 A client names an output as `reports/<slug>/<date>` (a saved report) or `adhoc/<id>/<date>` (an
-ad hoc run's output, by the short id derived from its run: `pipeline.adhoc_output_id`).
+ad hoc run's output, by the short id derived from its run: `publishing.adhoc_output_id`).
 The slug must match the saved-report slug pattern and the date must be a real calendar date,
-both checked before any storage URL is built; the URL itself comes from `pipeline.output_urls`,
-the same function that published the file. No client text reaches storage in any other way, so
-a path that climbs out of the output tree cannot be expressed.
+both checked before any storage URL is built; the URL itself comes from
+`publishing.day_urls`, the same function that published the file. No client text reaches
+storage in any other way, so a path that climbs out of the output tree cannot be expressed.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
 
-from timecard import storage
+from timecard import publishing, storage
 from timecard.definitions import ReportDefinition, check_slug, definition_path, load_definition
 from timecard.errors import UsageError
-from timecard.pipeline import ADHOC_PREFIX, MANIFEST_SUFFIX, ReportSpec, output_urls, report_folder
+from timecard.publishing import ADHOC_PREFIX, MANIFEST_SUFFIX, Manifest, day_urls, prefix_folder
 from timecard.settings import get_settings
 
 REPORTS, ADHOC = "reports", "adhoc"
@@ -62,39 +61,57 @@ def saved_report(slug: str) -> ReportDefinition:
     return load_definition(path)
 
 
-def _placement(kind: str, slug: str, definition: ReportDefinition | None) -> ReportSpec:
-    """What places an output in storage, the slug and the delivery prefix, as publishing sees it."""
-    prefix = ADHOC_PREFIX if kind == ADHOC else definition.prefix
-    return ReportSpec(slug, slug, "UTC", prefix=prefix)
+def _prefix(kind: str, definition: ReportDefinition | None) -> str | None:
+    """The delivery prefix of a kind's outputs: the ad hoc folder's, else the saved report's."""
+    if kind == ADHOC:
+        return ADHOC_PREFIX
+    if definition is None:
+        raise ValueError("a saved report's outputs are placed by its definition")
+    return definition.prefix
 
 
 def folder_of(kind: str, definition: ReportDefinition | None = None) -> str:
     """The delivery folder whose `date=` partitions hold the outputs of a kind (and report)."""
-    return report_folder(_placement(kind, "", definition))  # the folder has no slug in it
+    return prefix_folder(_prefix(kind, definition))
 
 
 def output_files(ref: OutputRef, definition: ReportDefinition | None) -> dict[str, str]:
-    return output_urls(_placement(ref.kind, ref.slug, definition), ref.date)
+    return day_urls(ref.slug, _prefix(ref.kind, definition), ref.date)
 
 
-def read_manifest(files: dict[str, str]) -> dict:
+def read_manifest(files: dict[str, str]) -> Manifest:
+    manifest = publishing.read_manifest(files["manifest"])
+    if manifest is None:
+        raise OutputNotFound("There is no published output for this report and date.")
+    return manifest
+
+
+def read_csv(files: dict[str, str], manifest: Manifest | None = None) -> bytes:
+    """The CSV of the committed revision: the one its manifest names, whatever a publish in
+    progress is doing to the public copy."""
+    manifest = manifest or read_manifest(files)
+    if "csv" not in manifest.files:
+        raise OutputNotFound("This output was published without a CSV.")
     try:
-        return json.loads(storage.read_bytes(files["manifest"]))
-    except FileNotFoundError:
-        raise OutputNotFound("There is no published output for this report and date.") from None
-
-
-def read_csv(files: dict[str, str]) -> bytes:
-    try:
-        return storage.read_bytes(files["csv"])
+        return publishing.read_committed(files["manifest"], manifest, "csv")
     except FileNotFoundError:
         raise OutputNotFound("The CSV of this output is missing.") from None
+
+
+def is_output_of(ref: OutputRef, manifest: Manifest) -> bool:
+    """Whether the manifest found at an address records the output that address names: the
+    same report (the ad hoc DAG for `adhoc/`, else the saved report of the slug) and slug.
+    Anything else, such as a saved report's output in the ad hoc folder, is not found there."""
+    from timecard.ui.access import ADHOC_DAG_ID, output_dag_id, report_dag_id
+
+    owner = ADHOC_DAG_ID if ref.kind == ADHOC else report_dag_id(ref.slug)
+    return output_dag_id(manifest) == owner and manifest.report.slug == ref.slug
 
 
 def published_dates(folder: str) -> dict[str, list[str]]:
     """Slug → the dates with a published output in `folder`, newest first.
 
-    Only the manifest counts: it is written after the CSV, so its presence means the CSV is whole.
+    Only the manifest counts: it is the commit point of a publish, so it names whole files.
     Files deeper down (another report's prefix below this one) are not this folder's outputs.
     """
     base = storage.join(folder, "")
@@ -116,17 +133,19 @@ def adhoc_outputs() -> list[dict]:
             try:
                 manifest = read_manifest(output_files(ref, None))
             except OutputNotFound:
-                continue  # retracted between the listing and this read
-            requested = manifest.get("requested") or {}
+                continue  # removed between the listing and this read
+            if not is_output_of(ref, manifest):
+                continue  # a saved report's output in the ad hoc folder: not for this list
+            requested = manifest.requested or publishing.Requested(None, None)
             found.append(
                 {
                     "id": output_id,
                     "date": day,
-                    "name": manifest["report"]["name"],
-                    "window": manifest["window"],
-                    "filters": manifest["filters"],
-                    "by": requested.get("by"),
-                    "at": requested.get("at"),
+                    "name": manifest.report.name,
+                    "window": manifest.window,
+                    "filters": manifest.filters,
+                    "by": requested.by,
+                    "at": requested.at,
                 }
             )
     return sorted(found, key=lambda o: (o["at"] or "", o["date"]), reverse=True)
