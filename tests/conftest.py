@@ -9,20 +9,17 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 
-import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from tests.builders import S3_KEY, S3_SECRET, own_postgres_database, s3_client
 from timecard.airflow_env import airflow_environment
 
 # Airflow reads its configuration once, when first imported: set it before any test imports it.
 _TEST_HOME = tempfile.mkdtemp(prefix="timecard-tests-")
 atexit.register(shutil.rmtree, _TEST_HOME, ignore_errors=True)
 os.environ.update(airflow_environment(home=_TEST_HOME))
-
-S3_KEY, S3_SECRET = "testing-key", "testing-secret-do-not-log"
 
 
 @pytest.fixture(scope="session")
@@ -52,13 +49,7 @@ def s3_bucket(s3_server, monkeypatch) -> str:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_SECRET)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     name = f"tc-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    ).create_bucket(Bucket=name)
+    s3_client(s3_server).create_bucket(Bucket=name)
     return f"s3://{name}"
 
 
@@ -71,24 +62,22 @@ def timecard_home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-@contextmanager
-def own_postgres_database() -> Iterator[str]:
-    """A database of its own on the machine's PostgreSQL (127.0.0.1:5432, user postgres),
-    dropped at the end. Yields its name."""
-    import psycopg2
+@pytest.fixture
+def s3_roots(timecard_home, s3_bucket, monkeypatch) -> str:
+    """Events, cache and output in the bucket, for this process and the components it starts
+    (set after `timecard_home`, which clears them)."""
+    for setting, folder in (("EVENTS", "events"), ("CACHE", "cache"), ("OUTPUT", "out")):
+        monkeypatch.setenv(f"TIMECARD_{setting}_ROOT", f"{s3_bucket}/{folder}")
+    return s3_bucket
 
-    name = f"timecard_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cursor:
-            # FORCE: a connection a test or a component left open must not keep it alive.
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+
+@pytest.fixture
+def reports_dir(tmp_path, monkeypatch, timecard_home):
+    """An empty saved-reports folder, as `TIMECARD_REPORTS_DIR`."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    monkeypatch.setenv("TIMECARD_REPORTS_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from tests.builders import event, write_ndjson
 from timecard import pipeline
+from timecard.publishing import Published
 
 SEOUL = pipeline.ReportSpec(
     slug="daily-seoul",
@@ -59,11 +60,11 @@ def local_window(spec: pipeline.ReportSpec, local_date: str) -> tuple[datetime, 
     )
 
 
-def publish_day(spec: pipeline.ReportSpec, local_date: str, run_id: str = "test-run") -> dict:
+def publish_day(spec: pipeline.ReportSpec, local_date: str, run_id: str = "test-run") -> Published:
     """Plan, condense, build, validate and publish one local day; returns what publish returns."""
     window_plan = pipeline.plan(spec, *local_window(spec, local_date))
-    for day in window_plan["days"]:
-        pipeline.condense(spec, **day)
+    for day in window_plan.days:
+        pipeline.condense(spec, day)
     staged = pipeline.build(spec, window_plan, run_id)
     pipeline.validate(spec, staged)
     return pipeline.publish(spec, window_plan, staged, f"timecard_{spec.slug}", run_id)

@@ -1,29 +1,9 @@
-"""Report DAGs over a folder of test definitions and a small set of hand-built raw events."""
+"""Report DAGs over a folder of test definitions (`reports_dir`, in tests/conftest.py) and a
+small set of hand-built raw events."""
 
 import pytest
 
 from tests.builders import event, write_ndjson
-
-
-@pytest.fixture
-def reports_dir(tmp_path, monkeypatch, timecard_home):
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    monkeypatch.setenv("TIMECARD_REPORTS_DIR", str(folder))
-    return folder
-
-
-def write_definition(folder, slug: str, body: str) -> None:
-    (folder / f"{slug}.yaml").write_text(body)
-
-
-DAILY_SEOUL = """
-name: Daily Seoul
-timezone: Asia/Seoul
-schedule: daily
-prefix: team/daily
-lookback_days: 1
-"""
 
 
 @pytest.fixture

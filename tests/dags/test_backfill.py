@@ -5,62 +5,38 @@ Both select windows by their local start date, inclusive, and publish one partit
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import date, timedelta
+import os
+from datetime import UTC, datetime
+from pathlib import Path
 
-import boto3
 import pytest
 import yaml
 
 from tests.airflow_processes import AirflowProcesses, MetadataDatabase, component_environment
-from tests.builders import event, write_ndjson
-from tests.conftest import S3_KEY, S3_SECRET, own_postgres_database
-from tests.dags.conftest import DAILY_SEOUL, write_definition
+from tests.builders import (
+    BACKFILLED_DAYS,
+    DAILY_SEOUL,
+    deliver_events,
+    final_table,
+    finished_backfill_runs,
+    logins,
+    own_postgres_database,
+    published_manifests,
+    write_definition,
+    write_ndjson,
+)
+from tests.builders import DAILY_SEOUL_DAG_ID as DAG_ID
+from tests.builders import DAILY_SEOUL_SLUG as SLUG
 from timecard import storage
 from timecard.cli import main
 from timecard.definitions import parse_definition
 from timecard.pipeline import ReportSpec, output_urls, report_folder
 
-SLUG = "daily-seoul"
-DAG_ID = f"timecard_{SLUG}"
 SPEC = ReportSpec.from_definition(parse_definition(SLUG, yaml.safe_load(DAILY_SEOUL), SLUG))
-BACKFILLED_DAYS = ["2026-11-02", "2026-11-03", "2026-11-04"]
-
-
-def logins(local_day: str, agents: list[str]) -> list[dict]:
-    """One session per agent, 10:00-14:00 in Seoul on `local_day` (the same UTC day)."""
-    return [
-        record
-        for agent in agents
-        for record in (
-            event("LOGIN", f"{local_day}T01:00:00Z", agent),
-            event("LOGOUT", f"{local_day}T05:00:00Z", agent),
-        )
-    ]
-
-
-def seoul_window(local_day: str) -> dict:
-    start = date.fromisoformat(local_day)
-    return {
-        "start_utc": f"{start - timedelta(days=1)}T15:00:00Z",
-        "end_utc": f"{start}T15:00:00Z",
-        "start_local": f"{start}T00:00:00+09:00",
-        "end_local": f"{start + timedelta(days=1)}T00:00:00+09:00",
-        "timezone": "Asia/Seoul",
-    }
 
 
 # -- airflow backfill create, with a real scheduler, dag-processor and api-server -----------------
-
-
-@pytest.fixture
-def s3_roots(timecard_home, s3_bucket, monkeypatch) -> str:
-    """Events, cache and output in the bucket, for this process and the components it starts
-    (set after `timecard_home`, which clears them)."""
-    for setting, folder in (("EVENTS", "events"), ("CACHE", "cache"), ("OUTPUT", "out")):
-        monkeypatch.setenv(f"TIMECARD_{setting}_ROOT", f"{s3_bucket}/{folder}")
-    return s3_bucket
 
 
 @pytest.fixture
@@ -87,32 +63,6 @@ def components(timecard_home, reports_dir, s3_roots, tmp_path):
         processes = AirflowProcesses(env, tmp_path / "airflow-components")
         yield processes
         processes.stop()
-
-
-def deliver_events(bucket_url: str, endpoint: str, day: str, records: list[dict]) -> None:
-    """Put raw events into the bucket with plain boto3, as Firehose would deliver them."""
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
-    body = "".join(json.dumps(record) + "\n" for record in records).encode()
-    client.put_object(
-        Bucket=bucket_url.removeprefix("s3://"), Key=f"events/date={day}/part-0.json", Body=body
-    )
-
-
-def finished_backfill_runs(db: MetadataDatabase, expected: int) -> dict[str, str] | None:
-    """The backfill's runs and their states, once all `expected` of them have finished."""
-    rows = db.rows(
-        "SELECT run_id, state FROM dag_run WHERE dag_id = :dag_id AND run_type = 'backfill'",
-        dag_id=DAG_ID,
-    )
-    runs = {row.run_id: row.state for row in rows}
-    finished = all(state in ("success", "failed") for state in runs.values())
-    return runs if len(runs) == expected and finished else None
 
 
 @pytest.mark.slow
@@ -154,46 +104,7 @@ def test_airflow_backfill_create_with_real_scheduler(components, reports_dir, s3
         assert sorted(manifest["run_id"] for manifest in manifests) == sorted(runs)
 
 
-def published_manifests(days: list[str] = BACKFILLED_DAYS) -> list[dict]:
-    """The manifests of the backfilled windows (`days`, each with one more agent than the day
-    before), once each partition is checked: exactly its CSV, typed Parquet and manifest, the
-    right window, and a row count and sha256 that match the files."""
-    folder = report_folder(SPEC)
-    assert [file.url.removeprefix(folder + "/") for file in storage.list_files(folder)] == [
-        f"date={day}/{SLUG}-{day}{suffix}"
-        for day in days
-        for suffix in (".csv", ".parquet", "_manifest.json")
-    ]
-    manifests = []
-    for count, day in enumerate(days, start=1):
-        urls = output_urls(SPEC, day)
-        csv = storage.read_bytes(urls["csv"])
-        manifest = json.loads(storage.read_bytes(urls["manifest"]))
-        assert manifest["window"] == seoul_window(day)
-        assert manifest["rows"] == count == len(csv.decode().splitlines()) - 1
-        assert manifest["csv"]["sha256"] == hashlib.sha256(csv).hexdigest()
-        parquet = storage.read_bytes(urls["parquet"])
-        assert manifest["parquet"]["sha256"] == hashlib.sha256(parquet).hexdigest()
-        manifests.append(manifest)
-    return manifests
-
-
 # -- timecard backfill: in-process, every window attempted, non-zero exit at the end -------------
-
-
-def final_table(stderr: str) -> dict[str, dict[str, str]]:
-    """The command's closing table, by window: its columns cut at the header's positions."""
-    header, *lines = stderr[stderr.rindex("window (local start)") :].splitlines()
-    names = ["status", "rows", "detail"]
-    starts = [header.index(name) for name in names]
-    ends = [*starts[1:], None]
-    return {
-        line[: starts[0]].strip(): {
-            name: line[start:end].strip()
-            for name, start, end in zip(names, starts, ends, strict=True)
-        }
-        for line in lines
-    }
 
 
 @pytest.mark.slow
@@ -219,3 +130,250 @@ def test_timecard_backfill_cli_reports_each_window_and_fails_at_the_end(
     assert storage.exists(output_urls(SPEC, "2026-11-02")["csv"])
     assert not storage.exists(output_urls(SPEC, "2026-11-03")["csv"])
     assert storage.exists(output_urls(SPEC, "2026-11-04")["csv"])
+
+
+def failed_tasks(dag_id: str, logical_date: datetime) -> dict[str, int]:
+    """task id -> try number of the failed task instances of `dag_id`'s run at `logical_date`."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(TaskInstance.task_id, TaskInstance.try_number)
+            .join(DagRun, DagRun.run_id == TaskInstance.run_id)
+            .where(
+                TaskInstance.dag_id == dag_id,
+                DagRun.dag_id == dag_id,
+                DagRun.logical_date == logical_date,
+                TaskInstance.state == "failed",
+            )
+        ).all()
+    return {row.task_id: row.try_number for row in rows}
+
+
+@pytest.mark.slow
+def test_a_window_without_raw_files_fails_once_and_shows_its_reason_without_a_traceback(
+    reports_dir, timecard_home, capsys
+):
+    write_definition(reports_dir, SLUG, DAILY_SEOUL)
+    # The window of 2026-11-05 (Seoul) reads the UTC days 2026-11-04 to 2026-11-06 with their
+    # neighbours: nothing landed there. The windows around it reach 2026-11-02 or 2026-11-07.
+    for day in ("2026-11-02", "2026-11-07"):
+        write_ndjson(timecard_home / "events", day, logins(day, ["a"]))
+
+    exit_code = main(["backfill", SLUG, "--from", "2026-11-04", "--to", "2026-11-06"])
+
+    err = capsys.readouterr().err
+    assert exit_code == 1
+    assert "Traceback" not in err
+    outcomes = final_table(err)
+    assert {day: row["status"] for day, row in outcomes.items()} == {
+        "2026-11-04": "published",
+        "2026-11-05": "failed",
+        "2026-11-06": "published",
+    }
+    detail = outcomes["2026-11-05"]["detail"]
+    assert detail.startswith("failed at build_report: No raw event file")
+    assert "(log above)" not in detail and "\n" not in detail
+    # The terminal shows the progress lines and the table, nothing of Airflow's.
+    assert len(err.splitlines()) == 3 + 1 + 1 + 3, err
+    # The refused window's run (recorded as its scheduled run: dated at the window's start): its
+    # build_report ran once, although the report's tasks have two retries.
+    refused_run = datetime(2026, 11, 4, 15, tzinfo=UTC)
+    assert failed_tasks(DAG_ID, refused_run) == {"build_report": 1}
+    log = timecard_home / "logs" / "backfill" / SLUG / "2026-11-05.log"
+    assert "No raw event file" in log.read_text()  # Airflow's own account is kept
+
+
+# -- runs of other windows ---------------------------------------------------------------------
+
+
+def runs_and_task_instances(db: MetadataDatabase) -> tuple[dict[str, tuple], list[tuple]]:
+    """Every run of the DAG (run id -> its whole row) and every task instance's whole row."""
+    runs = db.rows("SELECT * FROM dag_run WHERE dag_id = :d ORDER BY run_id", d=DAG_ID)
+    tis = db.rows(
+        "SELECT * FROM task_instance WHERE dag_id = :d ORDER BY run_id, task_id", d=DAG_ID
+    )
+    return {run.run_id: tuple(run) for run in runs}, [tuple(ti) for ti in tis]
+
+
+@pytest.mark.slow
+def test_timecard_backfill_leaves_the_next_windows_run_alone_and_records_its_own(
+    components, reports_dir, s3_roots, s3_server
+):
+    """The run of the window after the backfilled one, dated at that window's start (the
+    backfilled window's end), as `airflow backfill create` or the scheduler records it. On the
+    main of 2026-12-06 `timecard backfill` ran `dag.test()` at that very logical date, which
+    cleared and deleted that run, and left a manual run blocking the scheduler's."""
+    import subprocess
+    import sys
+
+    write_definition(reports_dir, SLUG, DAILY_SEOUL)
+    day, next_day = "2026-11-02", "2026-11-03"
+    for each in (day, next_day):
+        deliver_events(s3_roots, s3_server, each, logins(each, ["a", "b"]))
+    db = MetadataDatabase(components.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    with components.logs_on_failure():
+        components.run("db", "migrate")
+        components.run("dags", "reserialize")
+        components.run(
+            *("backfill", "create", "--dag-id", DAG_ID),
+            *(
+                "--from-date",
+                f"{next_day}T00:00:00+09:00",
+                "--to-date",
+                f"{next_day}T00:00:00+09:00",
+            ),
+        )
+    runs_before, tis_before = runs_and_task_instances(db)
+    [other] = db.rows(
+        "SELECT run_id, run_type, logical_date FROM dag_run WHERE dag_id = :d", d=DAG_ID
+    )
+    assert other.run_type == "backfill"
+    assert other.logical_date == datetime(2026, 11, 2, 15, tzinfo=UTC)  # the backfilled one's end
+    assert tis_before  # the run's task instances, waiting for a scheduler
+
+    done = subprocess.run(
+        [sys.executable, "-m", "timecard.cli", "backfill", SLUG, "--from", day, "--to", day],
+        env=components.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert final_table(done.stderr)[day]["status"] == "published"
+    runs_after, tis_after = runs_and_task_instances(db)
+    assert other.run_id in runs_after, "the next window's run was deleted"
+    assert runs_after[other.run_id] == runs_before[other.run_id]  # the whole row, unchanged
+    assert [ti for ti in tis_after if other.run_id in ti] == tis_before
+    own = db.rows(
+        "SELECT run_type, logical_date, data_interval_start, data_interval_end, state"
+        " FROM dag_run WHERE dag_id = :d AND run_id != :other",
+        d=DAG_ID,
+        other=other.run_id,
+    )
+    window = datetime(2026, 11, 1, 15, tzinfo=UTC), datetime(2026, 11, 2, 15, tzinfo=UTC)
+    # Exactly one run of the backfilled window: its scheduled run, so the scheduler neither runs
+    # the window again nor finds its logical date taken when it dates the next window's run.
+    assert [tuple(row) for row in own] == [("scheduled", window[0], *window, "success")]
+
+
+# -- a setting changed between runs ---------------------------------------------------------
+
+
+def staging_leftovers(output_root) -> list[str]:
+    staging = output_root / "_staging"
+    return sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("setting", "values"),
+    [
+        ("TIMECARD_INSTANCE_ALIAS", ("first-alias", "second-alias")),
+        ("TIMECARD_OUTPUT_ROOT", ("output", "moved-output")),
+    ],
+)
+def test_a_setting_changed_between_backfills_publishes_and_strands_nothing(
+    reports_dir, timecard_home, tmp_path, setting, values
+):
+    """`timecard backfill` as a user runs it (one process per command, one metadata database).
+    On the main of 2026-12-06 the second backfill after an alias change failed at
+    publish_report with AirflowInactiveAssetInInletOrOutletException (the Asset's URI held the
+    alias; Airflow keeps one active Asset per name) and left its staged report under
+    `_staging/`."""
+    import subprocess
+    import sys
+
+    from tests.airflow_processes import airflow_environment
+
+    write_definition(reports_dir, SLUG, DAILY_SEOUL)
+    day = "2026-11-02"
+    write_ndjson(timecard_home / "events", day, logins(day, ["a", "b"]))
+    base = {
+        **os.environ,
+        **airflow_environment(str(tmp_path / "airflow-home")),
+        "TIMECARD_HOME": str(timecard_home),
+        "TIMECARD_REPORTS_DIR": str(reports_dir),
+        "TIMECARD_OUTPUT_ROOT": str(timecard_home / "output"),
+    }
+    base.pop("TIMECARD_INSTANCE_ALIAS", None)
+    for value in values:
+        env = {**base, setting: str(timecard_home / value) if "ROOT" in setting else value}
+        done = subprocess.run(
+            [sys.executable, "-m", "timecard.cli", "backfill", SLUG, "--from", day, "--to", day],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        assert final_table(done.stderr)[day]["status"] == "published"
+        assert "InactiveAsset" not in done.stderr
+        output_root = Path(env["TIMECARD_OUTPUT_ROOT"])
+        alias = env.get("TIMECARD_INSTANCE_ALIAS", "my-instance")
+        folder = output_root / "connect" / alias / "Reports" / "team" / "daily" / f"date={day}"
+        assert json.loads((folder / f"{SLUG}-{day}_manifest.json").read_bytes())["rows"] == 2
+        assert staging_leftovers(output_root) == []
+
+
+@pytest.mark.slow
+def test_backfill_after_an_upgrade_retires_the_asset_whose_uri_held_the_alias(
+    reports_dir, timecard_home, tmp_path
+):
+    """A metadata database from before the Asset URI stopped holding the alias: the report's
+    active Asset has the old URI. With no scheduler to orphan it, publish_report failed."""
+    import subprocess
+    import sys
+
+    import sqlalchemy
+
+    from tests.airflow_processes import airflow_environment
+
+    write_definition(reports_dir, SLUG, DAILY_SEOUL)
+    day = "2026-11-02"
+    write_ndjson(timecard_home / "events", day, logins(day, ["a"]))
+    env = {
+        **os.environ,
+        **airflow_environment(str(tmp_path / "airflow-home")),
+        "TIMECARD_HOME": str(timecard_home),
+        "TIMECARD_REPORTS_DIR": str(reports_dir),
+    }
+    command = [sys.executable, "-m", "timecard.cli", "backfill", SLUG, "--from", day, "--to", day]
+
+    def backfill() -> str:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    backfill()
+    engine = sqlalchemy.create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    old_uri = f"x-timecard://my-instance/reports/{SLUG}"
+    with engine.begin() as connection:  # as the earlier version left it
+        connection.execute(
+            sqlalchemy.text("UPDATE asset_active SET uri = :old WHERE name = :name"),
+            {"old": old_uri, "name": f"timecard_{SLUG}"},
+        )
+    stderr = backfill()
+    assert final_table(stderr)[day]["status"] == "published"
+    with engine.connect() as connection:
+        active = connection.execute(
+            sqlalchemy.text("SELECT uri FROM asset_active WHERE name = :name"),
+            {"name": f"timecard_{SLUG}"},
+        ).all()
+    engine.dispose()
+    assert [uri for (uri,) in active] == [f"x-timecard://reports/{SLUG}"]
+    assert staging_leftovers(timecard_home / "output") == []
+
+
+@pytest.mark.slow
+def test_a_failed_backfill_window_leaves_nothing_staged(reports_dir, timecard_home, capsys):
+    write_definition(reports_dir, SLUG, DAILY_SEOUL + "max_rows: 1\n")
+    day = "2026-11-02"
+    write_ndjson(timecard_home / "events", day, logins(day, ["a", "b"]))
+    assert main(["backfill", SLUG, "--from", day, "--to", day]) == 1
+    assert final_table(capsys.readouterr().err)[day]["status"] == "failed"
+    assert staging_leftovers(timecard_home / "output") == []

@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import pytest
 
 from tests.airflow_processes import AirflowProcesses, MetadataDatabase, component_environment
-from tests.builders import event
-from tests.dags.conftest import write_definition
+from tests.builders import event, write_definition
 from timecard import storage
 from timecard.pipeline import ReportSpec, output_urls
 
@@ -38,7 +37,7 @@ def latest_local_midnight(now: datetime) -> tuple[str, datetime, datetime]:
     from airflow import plugins_manager
 
     plugins_manager.ensure_plugins_loaded()  # as the scheduler does: it provides the timetable
-    from timecard_timetable import previous_window
+    from timecard.airflow_timetable import previous_window
 
     zones = sorted(name for name in available_timezones() if "/" in name and "Etc/" not in name)
     windows = [(previous_window(now, name), name) for name in zones]

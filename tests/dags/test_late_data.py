@@ -6,9 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.builders import event, write_ndjson
-from tests.dags.conftest import DAILY_SEOUL, write_definition
-from tests.dags.test_timecard_reports import parse_dags, published
+from tests.builders import (
+    DAILY_SEOUL,
+    event,
+    final_table,
+    parse_dags,
+    published,
+    write_definition,
+    write_ndjson,
+)
 from timecard import storage
 
 SLUG = "daily-seoul"
@@ -51,6 +57,43 @@ def test_the_late_data_check_is_one_hourly_task_announcing_through_an_alias(repo
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("paused_by_default", ["True", "False"])
+def test_healing_ad_hoc_and_report_dags_start_active_whatever_the_environment_default(
+    tmp_path, paused_by_default
+):
+    """As `make run`/`make ui` (Airflow's default: paused) and compose (paused, set explicitly)
+    store newly parsed DAGs: a private metadata database, the real `airflow` commands."""
+    import sqlalchemy
+
+    from tests.airflow_processes import AirflowProcesses, component_environment
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    write_definition(reports, SLUG, DAILY_SEOUL)
+    env = component_environment(
+        tmp_path / "home",
+        {
+            "TIMECARD_HOME": str(tmp_path / "home"),
+            "TIMECARD_REPORTS_DIR": str(reports),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": paused_by_default,
+        },
+    )
+    airflow = AirflowProcesses(env, tmp_path / "logs")
+    airflow.run("db", "migrate")
+    airflow.run("dags", "reserialize")
+    engine = sqlalchemy.create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    with engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.text("SELECT dag_id, is_paused FROM dag"))
+        paused = {dag_id: bool(value) for dag_id, value in rows}
+    engine.dispose()
+    assert paused == {
+        "timecard_late_data": False,
+        "timecard_adhoc": False,
+        f"timecard_{SLUG}": False,
+    }
+
+
+@pytest.mark.slow
 def test_a_late_file_republishes_only_its_window_once(
     reports_dir, small_events, airflow_db, monkeypatch
 ):
@@ -67,9 +110,18 @@ def test_a_late_file_republishes_only_its_window_once(
     assert "previous_sha256" not in before["2026-11-02"][1]
     events_before = asset_events()
 
-    # Nothing landed late: a check changes nothing and announces nothing.
+    # Nothing landed late: a check changes nothing published. The windows of the schedule
+    # around the raw days that were never published (10-31, 11-01 and 11-04, which read UTC
+    # days 11-01 and 11-02 as neighbours) are published and announced, once.
     assert check_dag.test().state == "success"
     assert {day: outputs(day) for day in RUNS} == before
+    assert [e["local_date"] for e in asset_events()[len(events_before) :]] == [
+        "2026-10-31",
+        "2026-11-01",
+        "2026-11-04",
+    ]
+    events_before = asset_events()
+    assert check_dag.test().state == "success"
     assert asset_events() == events_before
 
     # Agent b's LOGOUT (15:00 in Seoul on 11-02) lands late, in the 11-02 UTC partition, which
@@ -98,12 +150,9 @@ def test_a_late_file_republishes_only_its_window_once(
     assert same_csv == before["2026-11-03"][0]
     assert rechecked.pop("checked_at")
     assert rechecked["revision"] == 1
-    assert {
-        key: value for key, value in rechecked.items() if key != "event_cache_fingerprints"
-    } == {
-        key: value
-        for key, value in before["2026-11-03"][1].items()
-        if key != "event_cache_fingerprints"
+    rechecked_only = ("event_cache_fingerprints", "inputs_listed_at")  # what was listed, when
+    assert {key: value for key, value in rechecked.items() if key not in rechecked_only} == {
+        key: value for key, value in before["2026-11-03"][1].items() if key not in rechecked_only
     }
     # Exactly one new Asset event, for the republished window, as a normal publish makes it.
     [new_event] = asset_events()[len(events_before) :]
@@ -123,7 +172,6 @@ def test_a_late_file_republishes_only_its_window_once(
 def test_timecard_republish_cli_heals_one_report_and_announces_it(
     reports_dir, small_events, airflow_db, capsys
 ):
-    from tests.dags.test_backfill import final_table
     from timecard.cli import main
 
     write_definition(reports_dir, SLUG, DAILY_SEOUL)
@@ -144,19 +192,30 @@ def test_timecard_republish_cli_heals_one_report_and_announces_it(
 
     stderr = capsys.readouterr().err
     assert "[####################] done" in stderr
-    assert final_table(stderr) == {
-        "2026-11-02": {
-            "status": "republished",
-            "rows": "3",
-            "detail": "revision 2; raw days changed: 2026-11-02",
-        }
+    table = final_table(stderr)
+    assert table["2026-11-02"] == {
+        "status": "republished",
+        "rows": "3",
+        "detail": "revision 2; raw days changed: 2026-11-02",
+    }
+    # Every other window of the schedule since 11-01: published now if raw files lie around
+    # it, else nothing to build from.
+    assert {day: row["status"] for day, row in table.items() if day != "2026-11-02"} == {
+        day: "published" if day in ("2026-11-01", "2026-11-03", "2026-11-04") else "no raw events"
+        for day in table
+        if day != "2026-11-02"
     }
     csv, manifest = outputs("2026-11-02")
     assert (manifest["revision"], manifest["previous_sha256"]) == (2, old_manifest["csv"]["sha256"])
     assert manifest["dag_id"] == "timecard republish" and csv != old_csv
-    [new_event] = asset_events()[len(events_before) :]
-    assert (new_event["local_date"], new_event["revision"]) == ("2026-11-02", 2)
+    new_events = asset_events()[len(events_before) :]
+    assert sorted((e["local_date"], e["revision"]) for e in new_events) == [
+        ("2026-11-01", 1),
+        ("2026-11-02", 2),
+        ("2026-11-03", 1),
+        ("2026-11-04", 1),
+    ]
 
     assert main(["republish", SLUG, "--since", "2026-11-01"]) == 0
     assert final_table(capsys.readouterr().err)["2026-11-02"]["status"] == "unchanged"
-    assert len(asset_events()) == len(events_before) + 1
+    assert len(asset_events()) == len(events_before) + 4  # nothing more

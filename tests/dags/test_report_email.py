@@ -12,9 +12,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.airflow_processes import free_port
-from tests.conftest import S3_SECRET
-from tests.dags.conftest import DAILY_SEOUL, write_definition
-from tests.dags.test_timecard_reports import RUN_DAY_MIDNIGHT, parse_dags, published
+from tests.builders import (
+    DAILY_SEOUL,
+    RUN_DAY_MIDNIGHT,
+    S3_SECRET,
+    parse_dags,
+    published,
+    write_definition,
+)
 from timecard import storage
 
 SMTP_LOGIN, SMTP_PASSWORD = "timecard-mailer", "smtp-password-never-in-a-message"

@@ -16,8 +16,7 @@ import psycopg2
 import pytest
 
 from tests.airflow_processes import AirflowProcesses, MetadataDatabase, component_environment
-from tests.conftest import own_postgres_database
-from tests.dags.conftest import DAILY_SEOUL, write_definition
+from tests.builders import DAGS, DAILY_SEOUL, own_postgres_database, write_definition
 from tests.publishing import SEOUL, write_day_events
 from timecard import storage
 from timecard.pipeline import output_urls
@@ -32,8 +31,6 @@ CHECKED = (
 
 def test_the_load_dag_is_absent_without_a_connection_id(reports_dir, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
-
-    from tests.dags.test_timecard_reports import DAGS
 
     write_definition(reports_dir, SEOUL.slug, DAILY_SEOUL)
     monkeypatch.delenv("TIMECARD_POSTGRES_CONN_ID", raising=False)

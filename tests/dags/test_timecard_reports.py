@@ -2,26 +2,19 @@
 
 import hashlib
 import json
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event as sqlalchemy_event
 
-from tests.builders import event
-from tests.dags.conftest import DAILY_SEOUL, write_definition
+from tests.builders import (
+    DAILY_SEOUL,
+    RUN_DAY_MIDNIGHT,
+    event,
+    parse_dags,
+    published,
+    write_definition,
+)
 from timecard import storage
-from timecard.pipeline import ReportSpec, output_urls
-
-DAGS = Path(__file__).resolve().parents[2] / "dags"
-# The run at 00:00 Seoul on 2026-11-03 covers 2026-11-02 in Seoul.
-RUN_DAY_MIDNIGHT = datetime(2026, 11, 2, 15, tzinfo=UTC)
-
-
-def parse_dags():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAGS))
 
 
 def test_one_dag_per_scheduled_report_and_nothing_for_unscheduled(reports_dir):
@@ -41,8 +34,9 @@ def test_one_dag_per_scheduled_report_and_nothing_for_unscheduled(reports_dir):
     assert [t.task_id for t in dag.topological_sort()] == [
         "wait_for_events",
         "plan_scheduled_window",
-        "list_raw_days",
-        "condense_day",
+        "plan_shards",
+        "condense_shard",
+        "combine_day",
         "build_report",
         "validate_report",
         "publish_report",
@@ -51,7 +45,7 @@ def test_one_dag_per_scheduled_report_and_nothing_for_unscheduled(reports_dir):
     [outlet] = dag.get_task("publish_report").outlets
     assert (outlet.name, outlet.uri) == (
         "timecard_daily-seoul",
-        "x-timecard://my-instance/reports/daily-seoul",
+        "x-timecard://reports/daily-seoul",
     )
 
 
@@ -63,6 +57,16 @@ def test_broken_definition_is_an_import_error_and_spares_the_others(reports_dir)
     [(path, message)] = bag.import_errors.items()
     assert path.endswith("timecard_definition_check.py")
     assert "bad.yaml" in message and "Mars/Olympus" in message
+
+
+def test_a_prefix_into_the_adhoc_namespace_is_an_import_error_and_is_not_scheduled(reports_dir):
+    write_definition(reports_dir, "good", DAILY_SEOUL)
+    write_definition(reports_dir, "sneaky", "name: Sneaky\nschedule: daily\nprefix: AdHoc\n")
+    bag = parse_dags()
+    assert "timecard_good" in bag.dags and "timecard_sneaky" not in bag.dags
+    [(path, message)] = bag.import_errors.items()
+    assert path.endswith("timecard_definition_check.py")
+    assert "sneaky.yaml" in message and "Reports/adhoc/" in message
 
 
 def test_parsing_queries_no_metadata_database(reports_dir, airflow_db):
@@ -82,15 +86,6 @@ def test_parsing_queries_no_metadata_database(reports_dir, airflow_db):
         sqlalchemy_event.remove(settings.engine, "before_cursor_execute", count)
     assert "timecard_daily-seoul" in bag.dags
     assert statements == []
-
-
-def published(slug_yaml: str, slug: str, local_date: str) -> dict[str, str]:
-    import yaml
-
-    from timecard.definitions import parse_definition
-
-    definition = parse_definition(slug, yaml.safe_load(slug_yaml), slug)
-    return output_urls(ReportSpec.from_definition(definition), local_date)
 
 
 @pytest.mark.slow

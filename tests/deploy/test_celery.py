@@ -5,10 +5,16 @@ database (a fresh database), Redis as the broker (a database and queue of this r
 api-server, a scheduler, a dag-processor and two Celery workers with different host names, on
 a real S3 API server holding generated events. Every window's CSV and manifest must be
 published, the tasks must have run on both workers, and every process must stop again.
+
+Then one more window, whose raw day is large enough to be condensed in shards (the components'
+memory budget is lowered, so a few megabytes make a day of several shards): its shards must have
+run on both workers, and its CSV must be byte for byte the CLI's (`timecard report`) on the same
+input, condensed there in one piece.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,15 +26,22 @@ import sqlalchemy
 from celery import Celery
 
 from tests.airflow_processes import AirflowProcesses, MetadataDatabase, component_environment
-from tests.dags.conftest import DAILY_SEOUL, write_definition
-from tests.dags.test_backfill import (
-    DAG_ID,
-    SLUG,
+from tests.builders import (
+    DAILY_SEOUL,
+    BucketView,
+    daily_seoul_spec,
     deliver_events,
+    event,
     finished_backfill_runs,
     logins,
     published_manifests,
+    write_definition,
 )
+from tests.builders import DAILY_SEOUL_DAG_ID as DAG_ID
+from tests.builders import DAILY_SEOUL_SLUG as SLUG
+from timecard import condensed, storage
+from timecard.cli import main
+from timecard.pipeline import output_urls
 
 POSTGRES_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -37,6 +50,14 @@ WORKERS = ("worker-a", "worker-b")
 # time (--concurrency 2), so neither worker can take all the work.
 BACKFILLED_DAYS = [(date(2026, 11, 2) + timedelta(days=n)).isoformat() for n in range(4)]
 CLAIM_KEY = "timecard-tests:claimed-by"
+# The components' memory budget (TIMECARD_MEMORY_BUDGET_MB): small enough that a day of a few
+# megabytes is condensed in several shards. This process (the CLI below) keeps the default.
+BUDGET_MB = 64
+# The window after the backfilled ones; its raw UTC day (the same date) is delivered in
+# SHARD_FILES files, each more than half a shard's bytes, so each file is a shard of its own.
+SHARDED_DAY = "2026-11-06"
+SHARD_FILES = 4
+SHARDED_AGENTS = 150
 
 
 def service_missing(what: str, error: Exception) -> pytest.fail.Exception:
@@ -114,6 +135,7 @@ def cluster(timecard_home, reports_dir, s3_roots, metadata_database, broker, tmp
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             # Two cores: one parsing process leaves the CPU to the tasks.
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+            "TIMECARD_MEMORY_BUDGET_MB": str(BUDGET_MB),
         },
     )
     processes = AirflowProcesses(env, tmp_path / "airflow-components")
@@ -130,9 +152,42 @@ def answering_workers(broker_url: str) -> set[str]:
         app.close()
 
 
+def sharded_day_files(day: str, file_bytes: int) -> list[list[dict]]:
+    """SHARD_FILES files of one UTC day, each of more than `file_bytes` of NDJSON: a session per
+    agent, 10:00-14:00 in Seoul, its LOGIN and LOGOUT in different files, one agent's session
+    left open; heartbeats fill each file. One LOGIN is delivered twice (the same EventId, in
+    two files): the shards' combine must find that copy as a one-piece condense does."""
+    files: list[list[dict]] = [[] for _ in range(SHARD_FILES)]
+    for number in range(SHARDED_AGENTS):
+        agent = f"agent{number:03d}"
+        files[number % SHARD_FILES].append(event("LOGIN", f"{day}T01:00:00Z", agent))
+        if number:  # agent000 never logs out: its Last activity is its last heartbeat
+            logout = event("LOGOUT", f"{day}T05:00:00Z", agent)
+            files[(number + 1) % SHARD_FILES].append(logout)
+    files[-1].append(files[0][0])
+    for index, records in enumerate(files):
+        size = sum(len(json.dumps(record)) + 1 for record in records)
+        beat = 0
+        while size <= file_bytes:
+            agent = f"agent{(beat * SHARD_FILES + index) % SHARDED_AGENTS:03d}"
+            minute = 60 + (beat * 7 + index) % 240
+            stamp = f"{day}T{minute // 60:02d}:{minute % 60:02d}:{index * 10 + 1:02d}Z"
+            records.append(event("HEART_BEAT", stamp, agent))
+            size += len(json.dumps(records[-1])) + 1
+            beat += 1
+    return files
+
+
+def deliver_files(bucket_url: str, endpoint: str, day: str, files: list[list[dict]]) -> None:
+    """Put one raw day's files into the bucket, as Firehose delivers them (NDJSON objects)."""
+    bucket = BucketView(endpoint, bucket_url)
+    for index, records in enumerate(files):
+        bucket.put_records(f"events/date={day}/part-{index}.json", records)
+
+
 @pytest.mark.slow
 def test_backfill_on_the_celery_executor_runs_on_both_workers(
-    cluster, broker, reports_dir, s3_roots, s3_server
+    cluster, broker, reports_dir, s3_roots, s3_server, tmp_path
 ):
     write_definition(reports_dir, SLUG, DAILY_SEOUL)
     # 1, 2, 3 and 4 agents on the four days: each partition's row count names its window.
@@ -184,11 +239,89 @@ def test_backfill_on_the_celery_executor_runs_on_both_workers(
         assert all(manifest["run_id"] in runs for manifest in manifests)
 
         # Every task went through this run's Celery queue, and both workers ran some of them.
+        # No day of these small windows has more than one shard: the combine step of each run
+        # maps over nothing, so Airflow skips it without a worker.
         tasks = db.rows(
-            "SELECT hostname, queue, state FROM task_instance WHERE dag_id = :d", d=DAG_ID
+            "SELECT task_id, hostname, queue, state FROM task_instance WHERE dag_id = :d",
+            d=DAG_ID,
         )
-        assert {(task.queue, task.state) for task in tasks} == {(broker.queue, "success")}
-        assert {task.hostname for task in tasks} == set(WORKERS)
+        ran = [task for task in tasks if task.task_id != "combine_day"]
+        assert {(task.queue, task.state) for task in ran} == {(broker.queue, "success")}
+        assert {task.hostname for task in ran} == set(WORKERS)
+        assert {task.state for task in tasks if task.task_id == "combine_day"} == {"skipped"}
+
+        # One more window, alone on the cluster: its raw day is condensed in shards, which
+        # both workers take at once (each holds at most two tasks: --concurrency 2, and the
+        # CeleryExecutor's prefetch multiplier of 1).
+        # Airflow allows one running backfill per DAG: the scheduler completes the first one a
+        # loop after its last run finishes.
+        cluster.wait_until(
+            lambda: (
+                not db.rows(
+                    "SELECT 1 FROM backfill WHERE dag_id = :d AND completed_at IS NULL", d=DAG_ID
+                )
+            ),
+            "the first backfill to complete",
+            timeout=120,
+        )
+        shard_bytes = condensed.run_bytes(BUDGET_MB)
+        deliver_files(
+            s3_roots, s3_server, SHARDED_DAY, sharded_day_files(SHARDED_DAY, shard_bytes // 2)
+        )
+        cluster.run(
+            *("backfill", "create", "--dag-id", DAG_ID),
+            *("--from-date", f"{SHARDED_DAY}T00:00:00+09:00"),
+            *("--to-date", f"{SHARDED_DAY}T00:00:00+09:00"),
+        )
+        all_runs = cluster.wait_until(
+            lambda: finished_backfill_runs(db, expected=len(BACKFILLED_DAYS) + 1),
+            "the sharded window's run to finish",
+            timeout=300,
+        )
+        [sharded_run] = set(all_runs) - set(runs)
+        assert all_runs[sharded_run] == "success", all_runs
+
+        shards = db.rows(
+            "SELECT hostname, rendered_map_index, state FROM task_instance "
+            "WHERE dag_id = :d AND run_id = :r AND task_id = 'condense_shard'",
+            d=DAG_ID,
+            r=sharded_run,
+        )
+        day_shards = [shard for shard in shards if shard.rendered_map_index.startswith(SHARDED_DAY)]
+        assert sorted(shard.rendered_map_index for shard in day_shards) == [
+            f"{SHARDED_DAY} {index}/{SHARD_FILES}" for index in range(1, SHARD_FILES + 1)
+        ]
+        assert {shard.state for shard in shards} == {"success"}
+        # The day was shared: both workers condensed some of its shards.
+        assert {shard.hostname for shard in day_shards} == set(WORKERS)
+        combined = db.rows(
+            "SELECT rendered_map_index, state FROM task_instance "
+            "WHERE dag_id = :d AND run_id = :r AND task_id = 'combine_day'",
+            d=DAG_ID,
+            r=sharded_run,
+        )
+        assert [(row.rendered_map_index, row.state) for row in combined] == [
+            (SHARDED_DAY, "success")
+        ]
+
+        # The same CSV as the CLI's on the same raw files, condensed there in one piece (this
+        # process has the default budget) into a cache of its own.
+        cli_csv = tmp_path / "cli.csv"
+        next_day = (date.fromisoformat(SHARDED_DAY) + timedelta(days=1)).isoformat()
+        assert (
+            main(
+                [
+                    *("report", "--events", storage.join(s3_roots, "events")),
+                    *("--start", f"{SHARDED_DAY}T00:00:00", "--end", f"{next_day}T00:00:00"),
+                    *("--tz", "Asia/Seoul", "--lookback-days", "1"),
+                    *("--cache", str(tmp_path / "cli-cache"), "--out", str(cli_csv)),
+                ]
+            )
+            == 0
+        )
+        published_csv = storage.read_bytes(output_urls(daily_seoul_spec(), SHARDED_DAY)["csv"])
+        assert published_csv == cli_csv.read_bytes()
+        assert len(published_csv.decode().splitlines()) == 1 + SHARDED_AGENTS
 
     # Fails if any process the test started (component, Celery pool child, task) outlives it.
     cluster.stop()

@@ -17,7 +17,7 @@ import boto3
 import pytest
 import yaml
 
-from tests.conftest import S3_KEY, S3_SECRET
+from tests.builders import S3_KEY, S3_SECRET
 from timecard.settings import ENV_VARS, REPO_ROOT
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())

@@ -26,9 +26,6 @@ Known, accepted differences that the generated data stays out of:
 
 from __future__ import annotations
 
-import csv
-import difflib
-import io
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -39,7 +36,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.builders import event
+from tests.builders import event, readable_diff
 from tests.reference.duckdb_reference import reference_report_csv
 from timecard.engine import ReportRequest, build_report
 from timecard.errors import NoRawEventsError
@@ -323,20 +320,6 @@ def hierarchy_prefixes(profile: Profile) -> list[str]:
 
 
 # -- the comparison -------------------------------------------------------------------------------
-
-
-def readable_diff(expected_csv: str, actual_csv: str) -> str:
-    """A unified diff of the rows, one `column=value` list per row, instead of raw CSV lines."""
-
-    def lines(text: str) -> list[str]:
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
-        return [" | ".join(f"{k}={v!r}" for k, v in row.items() if v) for row in rows]
-
-    return "\n".join(
-        difflib.unified_diff(
-            lines(expected_csv), lines(actual_csv), "reference", "timecard", lineterm=""
-        )
-    )
 
 
 def assert_same_report(scenario: Scenario) -> None:

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from tests.builders import readable_diff
 from tests.reference.duckdb_reference import reference_report_csv
-from tests.reference.test_differential import readable_diff
 from timecard import storage
 from timecard.cli import main
 from timecard.generate import SHAPES, generate_events

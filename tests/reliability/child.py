@@ -24,7 +24,10 @@ RELEASE_POLL = 0.005
 
 
 def condense_slowly(day: str) -> None:
+    from datetime import date
+
     from timecard import pipeline, storage
+    from timecard.spec import PlannedDay
 
     write_bytes = storage.write_bytes
 
@@ -34,7 +37,8 @@ def condense_slowly(day: str) -> None:
         time.sleep(SLOW_WRITE_PAUSE)
 
     storage.write_bytes = write_then_stall
-    pipeline.condense(pipeline.ReportSpec("child", "Child", "UTC"), day, with_activity=True)
+    planned = PlannedDay(date.fromisoformat(day), with_activity=True)
+    pipeline.condense(pipeline.ReportSpec("child", "Child", "UTC"), planned)
 
 
 def report_when_released(go_file: str, argv: list[str]) -> int:

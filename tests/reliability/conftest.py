@@ -1,5 +1,6 @@
-"""Fixtures for the reliability tests: a generated event stream, and child processes to start,
-release, kill and restart (each one stopped by its own pid at the end of its test)."""
+"""Fixtures for the reliability tests: a generated event stream, child processes to start,
+release, kill and restart (each one stopped by its own pid at the end of its test), the S3 fault
+proxy, and the bucket as the S3 server holds it, read past the proxy."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import subprocess
 import sys
 import threading
 from datetime import date
-from pathlib import Path
 
 import pytest
 
+from tests.builders import REPO_ROOT, BucketView
+from tests.reliability.s3_proxy import FaultProxy
 from timecard.generate import generate_events
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATED_START = date(2026, 11, 1)
 
 
@@ -79,6 +80,24 @@ class Child:
         returncode = self.process.wait(timeout=timeout)
         self._stderr_reader.join(timeout=10)
         return returncode, "".join(self.stderr)
+
+
+@pytest.fixture
+def proxy(s3_server, s3_bucket, monkeypatch):
+    """The fault proxy in front of the S3 server (`tests/reliability/s3_proxy.py`): timecard
+    reaches the bucket only through it. A module's own `proxy` fixture adds what it needs."""
+    faults = FaultProxy(int(s3_server.rsplit(":", 1)[1])).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", faults.url)
+    # botocore's retry budget: two attempts show the retries without waiting for five.
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    yield faults
+    faults.stop()
+
+
+@pytest.fixture
+def bucket(s3_bucket, s3_server) -> BucketView:
+    """The bucket seen directly on the S3 server, not through a fault proxy."""
+    return BucketView(s3_server, s3_bucket)
 
 
 @pytest.fixture

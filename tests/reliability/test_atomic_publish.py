@@ -3,10 +3,11 @@
 Timecard talks to a proxy process (`tests/reliability/s3_proxy.py`) in front of moto's S3 server.
 The proxy forwards the CSV's PUT body slowly and is SIGKILLed once the first KiB of it has reached
 the server: every connection is cut mid-request, as when an endpoint crashes. The publish step
-must fail with a clear message and leave nothing half-published (no CSV and no manifest; on a
-republish of a changed report, the earlier CSV untouched and its manifest retracted); after the
-proxy restarts on the same port, the retried step (what Airflow's retry runs) publishes the
-right CSV and manifest, and no stray objects remain.
+must fail with a clear message and leave nothing half-published: on a first publish no manifest
+and no public file; on a republish of a changed report the earlier revision still published,
+whole (its manifest, CSV and Parquet untouched: a failed publish never retracts it). After the
+proxy restarts on the same port, the retried step (what Airflow's retry runs) publishes the right
+CSV and manifest, and no stray objects remain.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ import threading
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
-import boto3
 import pytest
 
-from tests.builders import event, write_ndjson
-from tests.conftest import S3_KEY, S3_SECRET
+from tests.builders import sessions_of_agents, stage_report, write_ndjson
 from timecard import engine, pipeline, storage
 from timecard.errors import TimecardError
 from timecard.timerange import TimeRange
@@ -78,56 +77,13 @@ def endpoint(timecard_home, s3_bucket, s3_server, children, monkeypatch) -> Prox
     return proxied
 
 
-@pytest.fixture
-def bucket(s3_bucket, s3_server):
-    """The bucket seen directly on the S3 server, not through the proxy."""
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
-    name = s3_bucket.removeprefix("s3://")
-
-    class Bucket:
-        def objects(self) -> dict[str, bytes]:
-            listed = client.list_objects_v2(Bucket=name).get("Contents", [])
-            return {
-                item["Key"]: client.get_object(Bucket=name, Key=item["Key"])["Body"].read()
-                for item in listed
-            }
-
-        def multipart_uploads(self) -> list:
-            return client.list_multipart_uploads(Bucket=name).get("Uploads", [])
-
-    return Bucket()
-
-
 def write_events(events_root, first_agent: int) -> None:
-    write_ndjson(
-        events_root,
-        "2026-11-02",
-        [
-            record
-            for n in range(first_agent, first_agent + AGENTS)
-            for record in (
-                event("LOGIN", "2026-11-02T08:00:00Z", f"agent-{n:04d}"),
-                event("LOGOUT", "2026-11-02T16:30:00Z", f"agent-{n:04d}"),
-            )
-        ],
-        name=f"part-{first_agent}.json",
-    )
+    records = sessions_of_agents(first_agent, AGENTS, width=4)
+    write_ndjson(events_root, "2026-11-02", records, name=f"part-{first_agent}.json")
 
 
 def stage(run_id: str) -> tuple[dict, dict]:
-    """Plan, condense, build and validate, as the DAG does before it publishes."""
-    window_plan = pipeline.plan(SPEC, *WINDOW)
-    for day in window_plan["days"]:
-        pipeline.condense(SPEC, **day)
-    staged = pipeline.build(SPEC, window_plan, run_id)
-    pipeline.validate(SPEC, staged)
-    return window_plan, staged
+    return stage_report(SPEC, WINDOW, run_id)
 
 
 def expected_csv(events_root, tmp_path) -> bytes:
@@ -138,6 +94,18 @@ def expected_csv(events_root, tmp_path) -> bytes:
 
 def published(objects: dict[str, bytes]) -> dict[str, bytes]:
     return {key: data for key, data in objects.items() if key.startswith("out/connect/")}
+
+
+def public(objects: dict[str, bytes]) -> dict[str, bytes]:
+    """What readers see: the manifest and the public copies, not the `_` revision objects."""
+    return {key: v for key, v in published(objects).items() if "/_" not in key}
+
+
+def revision_objects(objects: dict[str, bytes], manifest_key: str) -> list[str]:
+    """The keys of the revision objects the manifest names (in csv, parquet order)."""
+    manifest = json.loads(objects[manifest_key])
+    folder = manifest_key.rsplit("/", 1)[0]
+    return [f"{folder}/{manifest[name]['object']}" for name in ("csv", "parquet")]
 
 
 @pytest.mark.slow
@@ -155,7 +123,10 @@ def test_an_endpoint_killed_mid_upload_leaves_nothing_partial_and_the_retry_publ
     if earlier_good_file:
         pipeline.publish(SPEC, *stage("run-1"), DAG_ID, "run-1")
         before = published(bucket.objects())
-        assert sorted(before) == [csv_key, parquet_key, manifest_key]
+        assert sorted(public(before)) == [csv_key, parquet_key, manifest_key]
+        assert sorted(before) == sorted(
+            [csv_key, parquet_key, manifest_key, *revision_objects(before, manifest_key)]
+        )
         write_events(events_root, first_agent=AGENTS)  # late data: the rerun changes the report
     window_plan, staged = stage("run-2")
     endpoint.start(slow_csv_body=True)
@@ -165,13 +136,17 @@ def test_an_endpoint_killed_mid_upload_leaves_nothing_partial_and_the_retry_publ
         pipeline.publish(SPEC, window_plan, staged, DAG_ID, "run-2")
 
     assert killed.wait(timeout=10)
-    assert endpoint.cut_upload == f"/{bucket_name}/{csv_key}"
+    # The upload cut is the new revision's own CSV object, hidden beside the public names.
+    folder = csv_key.rsplit("/", 1)[0]
+    assert endpoint.cut_upload.startswith(f"/{bucket_name}/{folder}/_daily-utc-2026-11-02.")
+    assert endpoint.cut_upload.endswith(".csv")
     message = str(failure.value)
-    assert urls["csv"] in message and "\n" not in message
+    assert f"s3:/{endpoint.cut_upload}" in message and "\n" not in message
     during = bucket.objects()
-    # A changed report retracts the earlier manifest before uploading its CSV: what is left is
-    # the earlier CSV, untouched, and no manifest that could be paired with the wrong CSV.
-    assert published(during) == {key: v for key, v in before.items() if key != manifest_key}
+    # The earlier revision stays published, whole: its manifest, its revision objects and the
+    # public copies are untouched (a first publish leaves nothing a reader could see).
+    assert public(during) == public(before)
+    assert {key: v for key, v in published(during).items() if key in before} == before
     staged_keys = sorted(key for key in during if not key.startswith("out/connect/"))
     assert staged_keys and all(key.startswith("out/_staging/daily-utc/") for key in staged_keys)
     assert bucket.multipart_uploads() == []
@@ -180,7 +155,11 @@ def test_an_endpoint_killed_mid_upload_leaves_nothing_partial_and_the_retry_publ
     pipeline.publish(SPEC, window_plan, staged, DAG_ID, "run-2")
 
     after = bucket.objects()
-    assert sorted(after) == [csv_key, parquet_key, manifest_key]
+    assert sorted(public(after)) == [csv_key, parquet_key, manifest_key]
+    # Only the committed revision's objects remain (the earlier revision's are removed).
+    assert sorted(published(after)) == sorted(
+        [csv_key, parquet_key, manifest_key, *revision_objects(after, manifest_key)]
+    )
     csv = after[csv_key]
     assert csv == expected_csv(events_root, tmp_path)
     assert csv.count(b"\n") == 1 + AGENTS * (2 if earlier_good_file else 1)

@@ -365,8 +365,8 @@ def assert_quarantine(data: bytes, expected: tuple[tuple[str, int, str], ...]) -
 def run_pipeline() -> dict[str, str]:
     """The steps of a scheduled run, as the DAG's tasks call them; returns the published URLs."""
     window_plan = pipeline.plan(SPEC, *WINDOW)
-    for day in window_plan["days"]:
-        pipeline.condense(SPEC, **day)
+    for day in window_plan.days:
+        pipeline.condense(SPEC, day)
     staged = pipeline.build(SPEC, window_plan, "corpus-run")
     pipeline.validate(SPEC, staged)
     pipeline.publish(SPEC, window_plan, staged, "timecard_corpus", "corpus-run")

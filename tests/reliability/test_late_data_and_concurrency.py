@@ -7,11 +7,12 @@
   window into the same output file, or two different reports sharing cache days) all succeed, and
   each output equals the same report run alone; the cache is whole and trusted afterwards.
 - Idempotency: rerunning a window on unchanged input gives a byte-identical CSV, warm or cold
-  cache, and a republished manifest that differs only in its run id.
+  cache, and a republished manifest that differs only in its run id and listing time.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,10 +32,10 @@ WINDOW = (datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC))
 LATE_DAY = "2026-11-02"
 
 
-def run_window(run_id: str) -> tuple[dict[str, dict], dict[str, str]]:
+def run_window(run_id: str) -> tuple[dict, dict[str, str]]:
     """Every step of one scheduled run; returns the condense results by day and the URLs."""
     window_plan = pipeline.plan(SPEC, *WINDOW)
-    condensed = {item["day"]: pipeline.condense(SPEC, **item) for item in window_plan["days"]}
+    condensed = {item.day.isoformat(): pipeline.condense(SPEC, item) for item in window_plan.days}
     staged = pipeline.build(SPEC, window_plan, run_id)
     pipeline.validate(SPEC, staged)
     pipeline.publish(SPEC, window_plan, staged, "timecard_daily", run_id)
@@ -75,10 +76,10 @@ def test_a_late_file_rebuilds_only_its_day_and_the_rerun_publishes_the_corrected
     changed = {
         day
         for day in first_condense
-        if second_condense[day]["fingerprint"] != first_condense[day]["fingerprint"]
+        if second_condense[day].fingerprint != first_condense[day].fingerprint
     }
     assert changed == {LATE_DAY}
-    assert {day for day, result in second_condense.items() if result["built_now"]} == {LATE_DAY}
+    assert {day for day, result in second_condense.items() if result.built_now} == {LATE_DAY}
     corrected = storage.read_bytes(urls["csv"])
     assert usernames_and_logouts(corrected) == [
         ("a", "2026-11-02T17:00:00+00:00"),
@@ -86,17 +87,17 @@ def test_a_late_file_rebuilds_only_its_day_and_the_rerun_publishes_the_corrected
         ("c", ""),
     ]
     manifest = json.loads(storage.read_bytes(urls["manifest"]))
-    assert (
-        manifest["event_cache_fingerprints"][LATE_DAY] == second_condense[LATE_DAY]["fingerprint"]
-    )
+    assert manifest["event_cache_fingerprints"][LATE_DAY] == second_condense[LATE_DAY].fingerprint
     assert manifest["rows"] == 3
 
     # Unchanged input from here on: a rerun republishes the same bytes, and nothing is condensed.
     third_condense, urls = run_window("run-3")
-    assert not any(result["built_now"] for result in third_condense.values())
+    assert not any(result.built_now for result in third_condense.values())
     assert storage.read_bytes(urls["csv"]) == corrected
     republished = json.loads(storage.read_bytes(urls["manifest"]))
     assert (republished.pop("run_id"), manifest.pop("run_id")) == ("run-3", "run-2")
+    # Each run records when it listed its raw inputs (what lets a newer build win a race).
+    assert republished.pop("inputs_listed_at") > manifest.pop("inputs_listed_at")
     assert republished == manifest
 
 
@@ -143,8 +144,25 @@ def assert_whole_and_trusted(cache: Path) -> None:
     for path in files:
         if path.suffix == ".json":
             json.loads(path.read_text())
+        elif path.suffix == ".bin":  # a kept report (timecard/report_cache.py): it loads whole
+            assert report_cache_entry_loads(path), path
         else:
             pl.read_parquet(path)
+
+
+def report_cache_entry_loads(path: Path) -> bool:
+    """A kept report (8-byte little-endian header length, a JSON header naming each Arrow IPC
+    frame's size, the frames in the order
+    written) reads back whole: every frame, and nothing after them."""
+    blob = path.read_bytes()
+    length = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + length])
+    position = 8 + length
+    for name in ("report", "quarantine", "sessions"):  # the order they are written in
+        size = header["frames"][name]
+        pl.read_ipc(io.BytesIO(blob[position : position + size]))
+        position += size
+    return position == len(blob)
 
 
 def modification_times(folder: Path) -> dict[Path, int]:

@@ -3,35 +3,19 @@
 import polars as pl
 import pytest
 
-from schemas.columns import REPORT_HEADER
 from schemas.contract import ContractViolation, enforce
 from schemas.report import MAX_ROWS_CHECK, report_schema
-
-
-def report_rows(count: int, username: str = "agent") -> pl.DataFrame:
-    row = {name: None for name in REPORT_HEADER}
-    row |= {
-        "Username": username,
-        "Login time": "2026-11-02T17:15:00+09:00",
-        "Logout time": "2026-11-02T18:15:00+09:00",
-        "Session duration": "1:00:00",
-        "Session duration (seconds)": 3600,
-        "Agent ARN": "arn:aws:connect:x",
-    }
-    schema = {
-        name: pl.Int64 if name == "Session duration (seconds)" else pl.String
-        for name in REPORT_HEADER
-    }
-    return pl.DataFrame([row] * count, schema=schema)
+from tests.builders import report_rows
+from timecard.limits import DEFAULT_MAX_ROWS
 
 
 def test_exactly_10000_rows_pass():
-    assert enforce(report_schema(), report_rows(10_000), "report").height == 10_000
+    assert enforce(report_schema(DEFAULT_MAX_ROWS), report_rows(10_000), "report").height == 10_000
 
 
 def test_10001_rows_fail_on_the_row_limit_only():
     with pytest.raises(ContractViolation) as raised:
-        enforce(report_schema(), report_rows(10_001), "report")
+        enforce(report_schema(DEFAULT_MAX_ROWS), report_rows(10_001), "report")
     assert raised.value.checks == [MAX_ROWS_CHECK]
     assert "at most 10000 rows" in str(raised.value)
 
@@ -43,7 +27,7 @@ def test_row_limit_is_configurable():
 
 
 def test_empty_report_is_valid():
-    assert enforce(report_schema(), report_rows(0), "report").is_empty()
+    assert enforce(report_schema(DEFAULT_MAX_ROWS), report_rows(0), "report").is_empty()
 
 
 @pytest.mark.parametrize(
@@ -57,10 +41,10 @@ def test_empty_report_is_valid():
 def test_badly_formatted_values_break_the_contract(column, bad_value):
     frame = report_rows(2).with_columns(pl.lit(bad_value).alias(column))
     with pytest.raises(ContractViolation) as raised:
-        enforce(report_schema(), frame, "report")
+        enforce(report_schema(DEFAULT_MAX_ROWS), frame, "report")
     assert MAX_ROWS_CHECK not in raised.value.checks
 
 
 def test_missing_column_breaks_the_contract():
     with pytest.raises(ContractViolation):
-        enforce(report_schema(), report_rows(1).drop("Last activity"), "report")
+        enforce(report_schema(DEFAULT_MAX_ROWS), report_rows(1).drop("Last activity"), "report")

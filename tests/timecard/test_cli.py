@@ -11,11 +11,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.builders import arn, event, write_ndjson, write_parquet
+from tests.builders import (
+    WINDOW,
+    arn,
+    assert_one_paragraph_refusal,
+    event,
+    run,
+    write_ndjson,
+    write_parquet,
+)
 from timecard import storage
-from timecard.cli import main
 
-WINDOW = ["--start", "2026-11-02T00:00:00", "--end", "2026-11-03T00:00:00"]
 HEADER = (
     "Username,First name,Last name,Routing profile,Hierarchy level 1,Hierarchy level 2,"
     "Hierarchy level 3,Hierarchy level 4,Hierarchy level 5,Login time,Logout time,"
@@ -56,21 +62,8 @@ def events_root(tmp_path) -> str:
     return root
 
 
-def run(*args: str) -> int:
-    return main(list(args))
-
-
 def report(events_root: str, out: str, *extra: str) -> int:
     return run("report", "--events", events_root, *WINDOW, "--out", out, *extra)
-
-
-def assert_one_paragraph_refusal(stderr: str) -> str:
-    """The whole of stderr is one `timecard: error:` line: no traceback, no blank line."""
-    assert "Traceback" not in stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("timecard: error: ")
-    return lines[0]
 
 
 # -- report: success ----------------------------------------------------------------------------
@@ -286,3 +279,66 @@ def test_report_warns_but_does_not_wait_when_its_range_ended_less_than_settle_ag
     monkeypatch.setenv("TIMECARD_SETTLE_MINUTES", "0")
     assert run("report", "--events", root, *recent, "--out", out) == 0
     assert "warning: the range ends" not in capsys.readouterr().err
+
+
+# -- honest input handling (issue 18) ----------------------------------------------------------
+
+
+def test_a_window_whose_raw_files_are_all_empty_is_refused_like_a_missing_landing(tmp_path, capsys):
+    root = str(tmp_path / "events")
+    for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
+        write_ndjson(root, day, [], name="part-0.json")
+    out = str(tmp_path / "r.csv")
+
+    assert report(root, out, "--cache", str(tmp_path / "cache")) == 4
+
+    message = assert_one_paragraph_refusal(capsys.readouterr().err)
+    assert "is empty (zero bytes)" in message and "date=2026-11-02/part-0.json" in message
+    assert not os.path.exists(out)
+
+
+def test_a_dangling_link_in_a_partition_is_refused_by_name(events_root, tmp_path, capsys):
+    link = os.path.join(events_root, "date=2026-11-02", "part-9.json")
+    os.symlink(str(tmp_path / "gone.json"), link)
+    out = str(tmp_path / "r.csv")
+
+    assert report(events_root, out, "--cache", str(tmp_path / "cache")) == 1
+
+    message = assert_one_paragraph_refusal(capsys.readouterr().err)
+    assert f"The raw event path {link} is a symbolic link to nothing" in message
+    assert not os.path.exists(out)
+
+
+def test_a_rerun_without_quarantine_removes_the_outdated_quarantine_file(
+    events_root, tmp_path, capsys
+):
+    out = str(tmp_path / "r.csv")
+    cache = str(tmp_path / "cache")
+    assert report(events_root, out, "--cache", cache) == 0
+    quarantine = str(tmp_path / "r.quarantine.jsonl")
+    assert os.path.exists(quarantine)
+
+    # The input is fixed: the record without an AgentARN is gone.
+    bad = os.path.join(events_root, "date=2026-11-02", "part-0.json")
+    lines = storage.read_bytes(bad).decode().splitlines()
+    storage.write_bytes(bad, "\n".join(line for line in lines if "null" not in line).encode())
+    assert report(events_root, out, "--cache", cache) == 0
+
+    assert "quarantined 0" in capsys.readouterr().err
+    assert not os.path.exists(quarantine)
+
+
+def test_filter_values_are_trimmed_and_one_that_matches_nothing_is_warned_before_wrote(
+    events_root, tmp_path, capsys
+):
+    out = str(tmp_path / "r.csv")
+    cache = str(tmp_path / "cache")
+
+    code = report(events_root, out, "--cache", cache, "--agent", " ana ", "--agent", "anna")
+
+    assert code == 0
+    assert pl.read_csv(out)["Username"].to_list() == ["ana"]
+    lines = capsys.readouterr().err.splitlines()
+    [warning] = [line for line in lines if "matches no session" in line]
+    assert warning.startswith("timecard: warning: --agent 'anna' matches no session in the range")
+    assert lines.index(warning) < lines.index(f"timecard: wrote {out}")

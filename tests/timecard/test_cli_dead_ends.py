@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import event, write_ndjson
-from tests.timecard.test_cli import WINDOW, assert_one_paragraph_refusal, run
+from tests.builders import WINDOW, assert_one_paragraph_refusal, event, run, write_ndjson
 from timecard.settings import REPO_ROOT
 from transforms.filters import Filters, closest, unmatched
 
@@ -73,9 +72,11 @@ def test_a_filter_that_matches_nothing_prints_the_closest_known_values(
     assert "rows 0" in stderr
     [profile] = [line for line in stderr.splitlines() if "--routing-profile" in line]
     assert profile == (
-        "timecard: --routing-profile 'Biling' matches no session in the range; closest known "
-        "values: Billing, Sales."
+        "timecard: warning: --routing-profile 'Biling' matches no session in the range; closest "
+        "known values: Billing, Sales."
     )
+    lines = stderr.splitlines()
+    assert lines.index(profile) < next(i for i, line in enumerate(lines) if "wrote" in line)
     [agent] = [line for line in stderr.splitlines() if "--agent" in line]
     listed = agent.split("closest known values: ")[1].rstrip(".").split(", ")
     assert len(listed) == 10 and listed[0] == "agent.03"
@@ -117,6 +118,8 @@ def test_backfill_bounds_are_dates_and_a_time_is_explained(weekly_report, capsys
         ("reports", "edit", "nope", "--name", "x"),
         ("reports", "schedule", "nope", "--daily"),
         ("reports", "delete", "nope"),
+        ("ddl", "nope", "--dialect", "duckdb"),
+        ("republish", "nope", "--since", "2026-11-02"),
     ],
 )
 def test_an_unknown_slug_gets_the_same_message_everywhere(weekly_report, capsys, command):
@@ -124,6 +127,76 @@ def test_an_unknown_slug_gets_the_same_message_everywhere(weekly_report, capsys,
     line = assert_one_paragraph_refusal(capsys.readouterr().err)
     assert line.startswith("timecard: error: There is no saved report 'nope' in ")
     assert line.endswith("`timecard reports list` shows the saved reports.")
+
+
+# -- dates ---------------------------------------------------------------------------------------
+
+
+DATE_OPTIONS = {
+    "generate-events --start": (
+        "generate-events",
+        "--out",
+        "{tmp}/ev",
+        "--agents",
+        "1",
+        "--days",
+        "1",
+        "--start",
+    ),
+    "backfill --from": ("backfill", "weekly", "--to", "2026-11-02", "--from"),
+    "backfill --to": ("backfill", "weekly", "--from", "2026-11-02", "--to"),
+    "republish --since": ("republish", "weekly", "--since"),
+}
+
+
+@pytest.mark.parametrize("where", DATE_OPTIONS)
+@pytest.mark.parametrize(
+    ("given", "explained"),
+    [
+        (
+            "01-11-2026",
+            "'01-11-2026' is not a date ('01-11-2026' could mean 2026-11-01 or 2026-01-11); give ",
+        ),
+        ("31/12/2026", "'31/12/2026' is not a date ('31/12/2026' could mean 2026-12-31); give "),
+        ("yesterday", "'yesterday' is not a date; give "),
+    ],
+)
+def test_every_date_option_explains_a_bad_date(
+    weekly_report, tmp_path, capsys, where, given, explained
+):
+    """No argparse 'invalid fromisoformat value': the value, the form wanted, an example."""
+    command = [part.format(tmp=tmp_path) for part in DATE_OPTIONS[where]]
+    with pytest.raises(SystemExit) as exit_info:
+        run(*command, given)
+    assert exit_info.value.code == 2  # a bad parameter, like every other usage error
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr and "fromisoformat" not in stderr
+    option = where.split()[-1]
+    last = stderr.splitlines()[-1]
+    assert last.startswith(f"timecard {command[0]}: error: argument {option}: {explained}")
+    assert " as YYYY-MM-DD, like 2026-" in last
+    assert not (tmp_path / "ev").exists()
+
+
+@pytest.mark.parametrize("given", ["01-11-2026", "2026-13-01", "noon"])
+def test_a_bad_report_time_names_the_value_and_the_accepted_forms(
+    roster_root, tmp_path, capsys, given
+):
+    code = run(
+        "report",
+        "--events",
+        roster_root,
+        "--start",
+        given,
+        "--end",
+        "2026-11-03",
+        "--out",
+        str(tmp_path / "r.csv"),
+    )
+    assert code == 2
+    line = assert_one_paragraph_refusal(capsys.readouterr().err)
+    assert f"Cannot read {given!r} as a date and time. Use ISO-8601" in line
+    assert not (tmp_path / "r.csv").exists()
 
 
 # -- the terminal ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 
 from schemas.columns import TYPED_COLUMNS
-from tests.dags.conftest import write_definition
+from tests.builders import write_definition
 from tests.publishing import SEOUL, publish_day, write_day_events
 from timecard import storage
 from timecard.cli import main

@@ -219,8 +219,8 @@ def test_default_time_range_from_a_preset_is_relative_to_now():
         ({**MINIMAL, "max_rows": 0}, "max_rows: must be a whole number of at least 1; got 0"),
         ({**MINIMAL, "max_rows": 10.5}, "max_rows: must be a whole number"),
         ({**MINIMAL, "max_rows": True}, "max_rows: must be a whole number"),
-        ({**MINIMAL, "lookback_days": 0}, "lookback_days: must be a whole number from 1 to 366"),
-        ({**MINIMAL, "lookback_days": 367}, "from 1 to 366; got 367"),
+        ({**MINIMAL, "lookback_days": -1}, "lookback_days: must be a whole number from 0 to 366"),
+        ({**MINIMAL, "lookback_days": 367}, "from 0 to 366; got 367"),
         ({**MINIMAL, "prefix": ""}, "empty segment"),
         ({**MINIMAL, "prefix": 2026}, "prefix: must be text"),
         ({**MINIMAL, "completeness": 15}, "completeness: must be a mapping"),
@@ -391,6 +391,44 @@ def test_hostile_prefixes_are_refused(prefix, reason):
 def test_plain_prefixes_are_accepted(prefix):
     assert check_prefix(prefix) == prefix
     assert parse({**MINIMAL, "prefix": prefix}).prefix == prefix
+
+
+# --- output namespaces ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["adhoc", "ADHOC", "AdHoc", "adhoc.", "adhoc/x", "Adhoc./daily"])
+def test_a_prefix_into_the_adhoc_namespace_is_refused_when_the_file_loads(tmp_path, prefix):
+    write(tmp_path, "sneaky.yaml", f"name: Sneaky\nschedule: daily\nprefix: {prefix}\n")
+    write(tmp_path, "fine.yaml", "name: Fine\nschedule: daily\nprefix: team/adhoc\n")
+    definitions, [error] = load_all(tmp_path)
+    assert [d.slug for d in definitions] == ["fine"]  # 'adhoc' below the first segment is fine
+    message = str(error)
+    assert message.startswith(f"Report definition {tmp_path / 'sneaky.yaml'} is invalid: prefix:")
+    assert "Reports/adhoc/" in message and "timecard_adhoc" in message
+    assert "Choose another prefix" in message and "\n" not in message
+    with pytest.raises(UsageError, match="ad hoc outputs"):
+        check_prefix(prefix)
+
+
+def test_the_refused_namespace_is_the_one_ad_hoc_runs_publish_into():
+    from timecard import definitions, pipeline
+
+    assert definitions.ADHOC_PREFIX == pipeline.ADHOC_PREFIX
+    spec = pipeline.ReportSpec("x", "X", "UTC", prefix=pipeline.ADHOC_PREFIX)
+    assert pipeline.report_folder(spec).endswith("/Reports/adhoc")
+
+
+@pytest.mark.parametrize("prefix", ["adhocs", "ad-hoc", "my-adhoc", "team/adhoc", "adhoc-x"])
+def test_prefixes_that_only_resemble_adhoc_are_their_own_folders(prefix):
+    assert parse({**MINIMAL, "prefix": prefix}).prefix == prefix
+
+
+def test_reports_may_share_a_folder_or_nest_since_file_names_carry_the_slug(tmp_path):
+    for slug, prefix in (("one", "team"), ("two", "team"), ("three", "team/emea"), ("four", None)):
+        text = f"name: {slug}\nschedule: daily\n" + (f"prefix: {prefix}\n" if prefix else "")
+        write(tmp_path, f"{slug}.yaml", text)
+    definitions, errors = load_all(tmp_path)
+    assert errors == [] and len(definitions) == 4
 
 
 # --- broken files ---------------------------------------------------------------------------

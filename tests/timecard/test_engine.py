@@ -113,6 +113,32 @@ def test_filters_apply_to_the_rows(tmp_path):
     )
     assert result.report["Username"].to_list() == ["b"]
     assert result.report["Hierarchy level 1"].to_list() == [None]
+    assert result.summary.warnings() == []
+
+
+def test_filter_values_are_trimmed_and_unmatched_ones_are_run_summary_warnings(tmp_path):
+    root = tmp_path / "events"
+    write_ndjson(root, "2026-11-02", [event("LOGIN", "2026-11-02T01:00:00Z", "a")])
+    filters = Filters((" a ", "zed"), (" Sales Inbound\t",), (" Americas / Sales ", "Asia"))
+    assert filters.as_dict() == {
+        "agents": ["a", "zed"],
+        "routing_profiles": ["Sales Inbound"],
+        "hierarchies": ["Americas/Sales", "Asia"],
+    }
+
+    result = run(root, tmp_path / "cache", *DAY_WINDOW, "UTC", filters=filters)
+
+    assert result.report["Username"].to_list() == ["a"]
+    assert result.summary.unmatched_filters == {
+        "agents": {"zed": ["a"]},
+        "hierarchies": {"Asia": ["Americas", "Americas/Sales"]},
+    }
+    assert result.summary.warnings() == [
+        "--agent 'zed' matches no session in the range; closest known values: a.",
+        "--hierarchy 'Asia' matches no session in the range; closest known values: Americas, "
+        "Americas/Sales.",
+    ]
+    assert result.summary.as_dict()["unmatched_filters"] == result.summary.unmatched_filters
 
 
 def test_a_window_whose_raw_files_hold_no_session_is_a_header_only_report(tmp_path):
@@ -261,3 +287,17 @@ def test_records_are_counted_per_file_format_and_shape(tmp_path):
     assert "records by format json-gzip 3, parquet 1, by shape concatenated 3" in (
         summary.one_line()
     )
+
+
+def test_a_login_whose_snapshot_cannot_be_read_is_quarantined_not_a_blank_row(tmp_path):
+    root = tmp_path / "events"
+    broken = event("LOGIN", "2026-11-02T01:00:00Z", "b", event_id="broken")
+    broken["CurrentAgentSnapshot"] = "Username=b"  # not JSON
+    write_ndjson(root, "2026-11-02", [event("LOGIN", "2026-11-02T01:00:00Z", "a"), broken])
+
+    result = run(root, tmp_path / "cache", *DAY_WINDOW, "UTC")
+
+    assert result.report["Username"].to_list() == ["a"]
+    assert result.summary.quarantined == 1
+    [reason] = result.quarantine["reason"].to_list()
+    assert reason.startswith("CurrentAgentSnapshot is text that is not JSON, not an object")

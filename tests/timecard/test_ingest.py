@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import re
+import secrets
 from datetime import UTC, date, datetime
 
 import polars as pl
@@ -621,3 +622,112 @@ def test_pyarrow_parquet_with_all_null_snapshot_groups_keeps_its_attributes(tmp_
     assert reasons(frame) == []
     assert frame["username"].to_list() == [configuration["Username"]]
     assert frame["routing_profile"].to_list() == [None]
+
+
+# -- only regular files within the events root are read ---------------------------------------
+
+
+def _unsafe(root, name: str) -> str:
+    """A path in the day's partition for an unsafe entry; a good file sits beside it."""
+    folder = partition_dir(str(root), DAY_TEXT)
+    write_ndjson(root, DAY_TEXT, [event("LOGIN", "2026-11-02T08:00:00Z")], name="good.json")
+    return os.path.join(folder, name)
+
+
+def _socket(path: str):
+    import socket
+
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    return server
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (os.mkfifo, "is a named pipe (FIFO), not a regular file"),
+        (lambda path: os.symlink("/dev/zero", path), "is a device, not a regular file"),
+        (lambda path: os.symlink("nowhere.json", path), "is a symbolic link to nothing"),
+        (_socket, "is a socket, not a regular file"),
+    ],
+    ids=["fifo", "link to /dev/zero", "dangling link", "socket"],
+)
+def test_a_partition_entry_that_is_not_a_regular_file_is_refused_by_name_unopened(make, expected):
+    import shutil
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="tc-")  # short: a socket's path is limited to ~100 bytes
+    try:
+        path = _unsafe(root, "x.json")
+        made = make(path)
+
+        with pytest.raises(UnreadableInputError) as refusal:
+            ingest.partition_files(root, DAY)
+
+        assert f"The raw event path {path} {expected}" in str(refusal.value)
+        assert "It was not opened and no report was written" in str(refusal.value)
+        if made is not None:
+            made.close()
+    finally:
+        shutil.rmtree(root)
+
+
+def test_a_link_out_of_the_events_root_is_refused_and_one_within_it_is_read(tmp_path):
+    root = tmp_path / "events"
+    outside = tmp_path / "elsewhere.json"
+    outside.write_bytes(json_line(event("LOGIN", "2026-11-02T08:00:00Z")) + b"\n")
+    inside = write_ndjson(root, DAY_TEXT, [event("LOGIN", "2026-11-02T09:00:00Z")], name="a.json")
+    within = os.path.join(os.path.dirname(inside), "b.json")
+    os.symlink(inside, within)
+    assert [file.url for file in ingest.partition_files(str(root), DAY)] == [inside, within]
+
+    leaving = os.path.join(os.path.dirname(inside), "c.json")
+    os.symlink(outside, leaving)
+    with pytest.raises(UnreadableInputError) as refusal:
+        ingest.partition_files(str(root), DAY)
+    assert f"{leaving} is a symbolic link to {outside}, outside the events root" in str(
+        refusal.value
+    )
+
+
+def test_a_file_larger_than_the_decompressed_cap_is_refused_at_listing(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIMECARD_MAX_DECOMPRESSED_MB", "1")
+    big = write_ndjson(tmp_path, DAY_TEXT, [event("HEART_BEAT", "2026-11-02T08:00:00Z")] * 4000)
+    assert os.path.getsize(big) > 2**20
+
+    with pytest.raises(UnreadableInputError) as refusal:
+        ingest.partition_files(str(tmp_path), DAY)
+
+    assert f"The raw event file {big} is " in str(refusal.value)
+    assert "at most 1 MiB once decompressed (TIMECARD_MAX_DECOMPRESSED_MB)" in str(refusal.value)
+
+
+def test_a_parquet_file_larger_than_the_cap_is_listed_and_read_by_row_groups(tmp_path, monkeypatch):
+    """Parquet is read by columns and row groups, never whole: a day compacted into one large
+    file is not refused by its stored size, only by what a JSON file would inflate to."""
+    monkeypatch.setenv("TIMECARD_MAX_DECOMPRESSED_MB", "1")
+    agents = [secrets.token_hex(48) for _ in range(20000)]  # random names: little compression
+    beats = [event("HEART_BEAT", "2026-11-02T08:00:00Z", agent) for agent in agents]
+    big = write_parquet(tmp_path, DAY_TEXT, [event("LOGIN", "2026-11-02T07:00:00Z"), *beats])
+    assert os.path.getsize(big) > 2**20
+
+    [listed] = ingest.partition_files(str(tmp_path), DAY)
+
+    assert listed.url == big
+    raw = ingest.read_file(listed, DAY)
+    assert raw.format == "parquet"
+    assert raw.checked.collect().height == 20001
+
+
+def test_a_partition_folder_linked_out_of_the_events_root_is_refused(tmp_path):
+    elsewhere = write_ndjson(
+        tmp_path / "elsewhere", DAY_TEXT, [event("LOGIN", "2026-11-02T08:00Z")]
+    )
+    root = tmp_path / "events"
+    root.mkdir()
+    os.symlink(os.path.dirname(elsewhere), root / f"date={DAY_TEXT}")
+
+    with pytest.raises(UnreadableInputError) as refusal:
+        ingest.partition_files(str(root), DAY)
+
+    assert f"is a symbolic link to {elsewhere}, outside the events root" in str(refusal.value)

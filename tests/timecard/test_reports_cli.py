@@ -161,6 +161,23 @@ def test_list_shows_a_table_and_flags_broken_files(run, folder):
     assert "c-broken.yaml is invalid: Unknown setting 'scheduel'" in out
 
 
+def test_validate_names_a_prefix_into_the_adhoc_namespace_and_exits_1(run, folder):
+    run("create", "fine", "--name", "Fine")
+    (folder / "sneaky.yaml").write_text("name: S\nschedule: daily\nprefix: adhoc/x\n", "utf-8")
+
+    code, out = run("validate")
+
+    assert code == 1
+    [paragraph] = [line for line in out.splitlines() if line.startswith("- ")]
+    assert f"{folder / 'sneaky.yaml'} is invalid: prefix: 'adhoc/x'" in paragraph
+    assert "Reports/adhoc/" in paragraph
+    assert out.splitlines()[-1] == f"1 valid, 1 broken saved report(s) in {folder}."
+    assert run("validate", "fine") == (0, f"1 valid, 0 broken saved report(s) in {folder}.\n")
+    assert run("validate", "sneaky")[0] == 1
+    with pytest.raises(DefinitionError, match="Reports/adhoc/"):
+        run("create", "other", "--name", "O", "--prefix", "ADHOC")
+
+
 def test_list_without_broken_files_succeeds(run):
     run("create", "only", "--name", "Only")
     code, out = run("list")
@@ -227,6 +244,83 @@ def sales(run, folder):
         "sales",
     )
     return saved(folder, "sales")
+
+
+HAND_WRITTEN = """\
+# Reviewed in git: ask #wfm before changing the zone.
+name: Weekly Sales   # shown in the UI
+timezone: Asia/Seoul
+filters:
+  # the two inbound queues only
+  routing_profiles: ["Sales Inbound", 'Sales VIP']
+  agents: [jdoe]
+schedule: {weekly: [Mon]}   # Monday 00:00 Seoul
+window_days: 7
+prefix: weekly/seoul
+"""
+
+
+def test_edit_keeps_comments_key_order_and_untouched_text(run, folder):
+    folder.mkdir()
+    (folder / "weekly.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
+    code, _ = run("edit", "weekly", "--name", "Weekly Sales (Seoul)", "--agent", "kim")
+    assert code == 0
+    assert (folder / "weekly.yaml").read_text(encoding="utf-8") == HAND_WRITTEN.replace(
+        "name: Weekly Sales   #", "name: Weekly Sales (Seoul) #"
+    ).replace("agents: [jdoe]", "agents: [kim]")
+    edited = saved(folder, "weekly")
+    assert (edited.name, edited.agents, edited.routing_profiles, edited.weekdays) == (
+        "Weekly Sales (Seoul)",
+        ("kim",),
+        ("Sales Inbound", "Sales VIP"),
+        (0,),
+    )
+
+
+def test_edit_adds_new_keys_at_the_end_and_removes_cleared_ones_keeping_comments(run, folder):
+    folder.mkdir()
+    (folder / "weekly.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
+    run("edit", "weekly", "--clear-prefix", "--max-rows", "500")
+    text = (folder / "weekly.yaml").read_text(encoding="utf-8")
+    assert "prefix:" not in text
+    assert text.startswith("# Reviewed in git: ask #wfm before changing the zone.\n")
+    assert "  # the two inbound queues only\n" in text and "# Monday 00:00 Seoul" in text
+    assert text.endswith("window_days: 7\nmax_rows: 500\n")
+    assert saved(folder, "weekly").max_rows == 500
+
+
+def test_schedule_and_unschedule_keep_comments(run, folder):
+    folder.mkdir()
+    (folder / "weekly.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
+    run("schedule", "weekly", "--daily")
+    text = (folder / "weekly.yaml").read_text(encoding="utf-8")
+    assert "schedule: daily" in text and "window_days: 7" in text
+    assert "# Reviewed in git" in text and "# the two inbound queues only" in text
+    run("unschedule", "weekly")
+    text = (folder / "weekly.yaml").read_text(encoding="utf-8")
+    assert "schedule: none" in text and "window_days" not in text
+    assert "# Reviewed in git" in text and "# shown in the UI" in text
+    unscheduled = saved(folder, "weekly")
+    assert not unscheduled.is_scheduled and unscheduled.published  # as before the round trip
+
+
+def test_create_writes_the_same_file_as_before(run, folder):
+    """`reports create` still writes the canonical file (a round-trip library only edits)."""
+    run("create", "plain", "--name", "Plain", "--agent", "jdoe", "--preset", "today")
+    assert (folder / "plain.yaml").read_text(encoding="utf-8") == (
+        "# timecard saved report 'plain'. Format: timecard/definitions.py\n"
+        "name: Plain\n"
+        "timezone: UTC\n"
+        "filters:\n"
+        "  agents:\n"
+        "  - jdoe\n"
+        "time_range:\n"
+        "  preset: today\n"
+        "schedule: none\n"
+        "published: false\n"
+        "max_rows: 10000\n"
+        "lookback_days: 31\n"
+    )
 
 
 def test_edit_changes_only_the_given_options(run, folder, sales):

@@ -7,8 +7,7 @@ import os
 
 import boto3
 
-from tests.builders import arn, event, write_ndjson, write_parquet
-from tests.conftest import S3_KEY, S3_SECRET
+from tests.builders import S3_KEY, S3_SECRET, arn, event, write_ndjson, write_parquet
 from timecard import storage
 from timecard.cli import main
 
@@ -202,7 +201,7 @@ def test_an_assume_role_connection_reads_and_publishes_with_the_roles_temporary_
     assert (filesystem.key, filesystem.token) == (s3.access_key_id, s3.session_token)
     assert polars_options["aws_access_key_id"] == s3.access_key_id
     assert polars_options["aws_session_token"] == s3.session_token
-    assert published["rows"] == 4
+    assert published.rows == 4
     assert storage.read_parquet(output_urls(SEOUL, "2026-11-02")["parquet"]).height == 4
     out, err = capfd.readouterr()
     for text in (caplog.text, out, err):

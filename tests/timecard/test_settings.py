@@ -93,3 +93,16 @@ def test_completeness_settings_have_defaults_and_take_fractions():
 def test_bad_completeness_settings_are_refused_naming_the_variable(name, value):
     with pytest.raises(TimecardError, match=name):
         get_settings({name: value})
+
+
+@pytest.mark.parametrize(
+    ("value", "saves"), [(None, True), ("", True), ("false", False), ("No", False), ("1", True)]
+)
+def test_ui_saving_of_definitions_is_on_unless_turned_off(value, saves):
+    env = {} if value is None else {"TIMECARD_UI_SAVE_DEFINITIONS": value}
+    assert get_settings(env).ui_save_definitions is saves
+
+
+def test_a_bad_ui_save_setting_is_refused_naming_the_variable():
+    with pytest.raises(TimecardError, match="TIMECARD_UI_SAVE_DEFINITIONS must be true or false"):
+        get_settings({"TIMECARD_UI_SAVE_DEFINITIONS": "sometimes"})

@@ -143,3 +143,43 @@ def test_local_parquet_round_trip(tmp_path):
     storage.write_parquet(url, FRAME)
 
     assert_frame_equal(storage.read_parquet(url), FRAME)
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path) -> str:
+    """A folder on local disk, or a prefix in a bucket of the moto S3 server."""
+    if request.param == "local":
+        return str(tmp_path / "store")
+    return storage.join(request.getfixturevalue("s3_bucket"), "store")
+
+
+def test_write_if_creates_only_what_is_missing_and_replaces_only_the_version_read(store):
+    """The conditional write publishing commits with: If-None-Match / If-Match on S3 (the moto
+    server honours both), a check under an fcntl lock plus atomic rename on local disk."""
+    url = storage.join(store, "m.json")
+    assert storage.read_versioned(url) is None and storage.version(url) is None
+    first = storage.write_if(url, b"one", None)
+    with pytest.raises(storage.WriteConflict):
+        storage.write_if(url, b"two", None)  # created meanwhile by another writer
+    assert storage.read_versioned(url) == (b"one", first)
+    second = storage.write_if(url, b"two", first)
+    with pytest.raises(storage.WriteConflict):
+        storage.write_if(url, b"three", first)  # replaced meanwhile: a stale version
+    assert storage.read_versioned(url) == (b"two", second) and storage.version(url) == second
+    assert storage.read_bytes(url) == b"two"
+
+
+def test_copy_replaces_the_target_whole_and_reports_a_missing_source(store):
+    source, target = storage.join(store, "a.csv"), storage.join(store, "b.csv")
+    storage.write_bytes(source, b"new")
+    storage.write_bytes(target, b"old")
+    storage.copy(source, target)
+    assert storage.read_bytes(target) == b"new"
+    with pytest.raises(FileNotFoundError):
+        storage.copy(storage.join(store, "missing.csv"), target)
+    assert [file.modified > 0 for file in storage.list_files(store)] == [True, True]
+
+
+def test_exclusive_locks_local_disk_and_leaves_s3_to_conditional_writes(store):
+    with storage.exclusive(storage.join(store, "m.json")) as held:
+        assert held is (not storage.is_s3(store))

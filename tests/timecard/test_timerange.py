@@ -1,11 +1,11 @@
 """Presets, custom ranges and their refusals."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from timecard.errors import UsageError
-from timecard.timerange import custom_range, preset_range
+from timecard.timerange import custom_range, duration_words, preset_range
 
 NOW = datetime(2026, 11, 2, 5, 30, 15, 123456, tzinfo=UTC)  # 14:30:15 in Seoul
 
@@ -64,3 +64,24 @@ def test_refusals_are_clear(start, end, tz, message):
 def test_unknown_preset_is_refused():
     with pytest.raises(UsageError, match="Unknown preset"):
         preset_range("last-week", "UTC", NOW)
+
+
+@pytest.mark.parametrize(
+    ("length", "words"),
+    [
+        (timedelta(days=12), "12 days"),
+        (timedelta(days=1), "1 day"),
+        (timedelta(days=7, minutes=1), "7 days and 1 minute"),
+        (timedelta(hours=2, minutes=30, seconds=5), "2 hours 30 minutes and 5 seconds"),
+        (timedelta(0), "0 seconds"),
+    ],
+)
+def test_durations_read_in_words(length, words):
+    assert duration_words(length) == words
+
+
+def test_a_range_too_long_is_named_in_words_not_as_a_timedelta():
+    with pytest.raises(UsageError) as refused:
+        custom_range("2026-11-01T00:00:00", "2026-11-13T00:00:00", "UTC")
+    assert "The range is 12 days long; a report covers at most 7 days" in str(refused.value)
+    assert "0:00:00" not in str(refused.value)

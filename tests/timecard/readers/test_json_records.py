@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from datetime import date
 
 import polars as pl
@@ -270,3 +271,202 @@ def test_a_gzip_file_of_several_members_is_read_whole(tmp_path, expected):
 
     assert read_day(tmp_path, DAY).select(COLUMNS).equals(expected)
     assert read_batched(ingest.partition_files(str(tmp_path), DAY)).height == 2
+
+
+# -- a core field named twice --------------------------------------------------------------------
+
+
+def _named_twice() -> list[bytes]:
+    """Records as text, some naming a core field twice (each once in the file): the first value
+    is what a native parse keeps, the second what `json` keeps."""
+
+    def line(record: dict, old: str, new: str) -> bytes:
+        text = compact(record).decode()
+        assert old in text
+        return text.replace(old, new, 1).encode()
+
+    login = event("LOGIN", "2026-11-02T08:00:00Z", "a", event_id="e2")
+    logout = event("LOGOUT", "2026-11-02T09:00:00Z", "a", event_id="e3")
+    return [
+        compact(event("LOGIN", "2026-11-02T07:00:00Z", "a", event_id="e1")),
+        line(login, '"EventType":"LOGIN"', '"EventType":"HEART_BEAT","EventType":"LOGIN"'),
+        line(
+            logout,
+            '"EventTimestamp":"2026-11-02T09:00:00Z"',
+            '"EventTimestamp":"2026-11-02T10:00:00Z","EventTimestamp":"2026-11-02T20:00:00Z"',
+        ),
+        line(
+            event("HEART_BEAT", "2026-11-02T11:00:00Z", "a", event_id="e4"),
+            '"EventType":"HEART_BEAT"',
+            '"EventType":"HEART_BEAT","eventtype":"LOGIN"',
+        ),
+        line(login | {"EventId": "e5"}, '"AgentARN":', '"AgentARN":"arn:other","AgentARN":'),
+        line(logout | {"EventId": "e6"}, '"EventId":"e6"', '"EventId":"e6","eventid":"e7"'),
+        compact(event("LOGOUT", "2026-11-02T18:00:00Z", "a", event_id="e8")),
+    ]
+
+
+def _quarantine(checked: pl.DataFrame) -> list[tuple[int, str]]:
+    """(row, reason without its byte position) of the quarantined records."""
+    rows = checked.filter(pl.col("reason").is_not_null()).sort("source_file", "source_row")
+    return [
+        (row, re.sub(r"^record \d+ at byte offset \d+ \(line \d+\) ", "", reason))
+        for row, reason in rows.select("source_row", "reason").iter_rows()
+    ]
+
+
+def test_a_record_naming_a_core_field_twice_is_quarantined_alike_on_every_reading_path(
+    tmp_path,
+):
+    lines = _named_twice()
+    twice = "more than once (a core field must appear once: which value is meant is ambiguous)"
+    expected = [
+        (2, f'names "EventType" {twice}'),
+        (3, f'names "EventTimestamp" {twice}'),
+        (4, f'names "EventType" {twice}'),
+        (5, f'names "AgentARN" {twice}'),
+        (6, f'names "EventId" {twice}'),
+    ]
+    files = {
+        "ndjson": b"\n".join(lines) + b"\n",  # the native parse
+        "concatenated": b"".join(lines),
+        "crlf": b"\r\n".join(lines) + b"\r\n",  # the careful reading
+        "gzip": gzip.compress(b"\n".join(lines), mtime=0),
+    }
+    for shape, data in files.items():
+        root = tmp_path / shape
+        write(root, data, "part")
+        for candidates_only in (False, True):  # a day of the window, a lookback day
+            read = read_day(root, DAY, candidates_only)
+            assert _quarantine(read) == expected, (shape, candidates_only)
+            assert read.filter(pl.col("reason").is_null())["event_id"].to_list() == ["e1", "e8"]
+
+    # A lookback day of several files: scanned by the workers, parsed as one batch.
+    batch = tmp_path / "batch"
+    for name in ("a", "b"):
+        write(batch, gzip.compress(files["ndjson"], mtime=0), name)
+    files = ingest.partition_files(str(batch), DAY)
+    # The batch's parse finds the repeated names, so its files are read one by one.
+    assert JsonReader().read_batch([file.url for file in files], True) is None
+    assert _quarantine(read_batched(files)) == expected * 2
+
+
+# -- a snapshot that is not the documented object ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "what"),
+    [
+        (["Available"], "a list"),
+        ("Username=ana", "text that is not JSON"),
+        ('["ana"]', "JSON text of a list"),
+        (7, "a number"),
+    ],
+)
+@pytest.mark.parametrize("shape", ["ndjson", "multi-line"])
+def test_a_snapshot_that_is_not_an_object_is_quarantined_with_the_reason(
+    tmp_path, snapshot, what, shape
+):
+    sample = [
+        event("LOGIN", "2026-11-02T08:00:00Z", "a", event_id="e1"),
+        event("HEART_BEAT", "2026-11-02T08:02:00Z", "a", event_id="e2"),
+        event("LOGOUT", "2026-11-02T09:00:00Z", "a", event_id="e3"),
+    ]
+    for record in sample:
+        record["CurrentAgentSnapshot"] = snapshot
+    write(tmp_path, shaped(sample, shape), "part")
+    reason = (
+        f"CurrentAgentSnapshot is {what}, not an object, so this LOGIN/LOGOUT's names, routing "
+        "profile and hierarchy cannot be read"
+    )
+    for candidates_only in (False, True):
+        checked = read_day(tmp_path, DAY, candidates_only)
+        assert checked.select("event_id", "reason").rows() == [
+            ("e1", reason),
+            *([("e2", None)] if not candidates_only else []),
+            ("e3", reason),
+        ]
+    # A lookback day of several files, read as one batch.
+    write(tmp_path, shaped(sample, shape), "part-2")
+    quarantined = read_batched(ingest.partition_files(str(tmp_path), DAY))
+    assert quarantined["reason"].to_list() == [reason] * 4
+
+
+# -- memory: a raw file is decompressed within the cap, whatever its trailer says ---------------
+
+_MEASURED_RUN = r"""
+import json, resource, sys
+from timecard.cli import main
+from timecard.readers import processes
+code = main(sys.argv[1:])
+processes.shutdown()  # waits for the scan workers, so their peak counts among the children
+# This process's own peak from VmHWM, not RUSAGE_SELF: Linux carries ru_maxrss across exec, so
+# a process forked from a large parent (a long pytest session) would report the parent's size.
+with open("/proc/self/status") as status:
+    own = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+peaks = [own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]
+print(json.dumps({"exit": code, "peak_mib": max(peaks) / 1024}))
+"""
+_INFLATED = 2500 * 2**20  # what each bomb inflates to: ~2.5 GB
+_LINE = compact(event("HEART_BEAT", "2026-11-02T10:00:00Z")) + b"\n"
+
+
+def _gzip_bomb(kind: str) -> bytes:
+    """~2.5 GB of JSON lines in a few MB of gzip: one member with a true trailer, the same with
+    a trailer that states 1,000 bytes, or 40 members of 64 MiB (each trailer states 64 MiB)."""
+    from isal import isal_zlib
+
+    chunk = _LINE * (64 * 2**20 // len(_LINE))
+    if kind == "members":
+        member = gzip.compress(chunk, compresslevel=9, mtime=0)
+        return member * (_INFLATED // len(chunk))
+    compressor = isal_zlib.compressobj(1, isal_zlib.DEFLATED, 31)
+    pieces = [compressor.compress(chunk) for _ in range(_INFLATED // len(chunk))]
+    data = b"".join([*pieces, compressor.flush()])
+    if kind == "lying-trailer":
+        data = data[:-4] + (1000).to_bytes(4, "little")
+    return data
+
+
+@pytest.mark.parametrize(
+    ("kind", "day"),
+    [
+        ("true-trailer", "2026-11-02"),  # a window day: each file read on its own
+        ("lying-trailer", "2026-11-02"),
+        ("members", "2026-11-02"),
+        ("lying-trailer", "2026-10-30"),  # a lookback day: scanned in a batch by the workers
+    ],
+)
+def test_a_gzip_inflating_to_gigabytes_is_refused_by_name_within_the_memory_cap(
+    tmp_path, kind, day
+):
+    """A 2.5 GB gzip bomb is refused naming the file, and the run (with its scan workers)
+    never holds much more than the 256 MiB cap: peak RSS measured in a subprocess."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "events"
+    good = [event("LOGIN", "2026-11-02T08:00:00Z"), event("LOGOUT", "2026-11-02T16:00:00Z")]
+    for partition in {"2026-11-02", day}:
+        path = os.path.join(partition_dir(str(root), partition), "a-ok.json")
+        with open(path, "wb") as handle:
+            handle.write(b"".join(compact(record) + b"\n" for record in good))
+    bomb = os.path.join(partition_dir(str(root), day), "b-bomb.json.gz")
+    with open(bomb, "wb") as handle:
+        handle.write(_gzip_bomb(kind))
+    env = {**os.environ, "TIMECARD_HOME": str(tmp_path / "home")}
+    env.pop("TIMECARD_MAX_DECOMPRESSED_MB", None)  # the default cap, 256 MiB
+    command = [
+        sys.executable, "-c", _MEASURED_RUN,
+        "report", "--events", str(root), "--out", str(tmp_path / "out.csv"),
+        "--cache", str(tmp_path / "cache"), "--lookback-days", "3",
+        "--start", "2026-11-02T00:00:00", "--end", "2026-11-03T00:00:00",
+    ]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    print(kind, day, measured)
+    assert measured["exit"] == 1, done.stderr
+    assert bomb in done.stderr and "TIMECARD_MAX_DECOMPRESSED_MB" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert measured["peak_mib"] < 600, measured
+    assert not (tmp_path / "out.csv").exists()

@@ -176,3 +176,76 @@ def test_a_damaged_file_in_a_batch_is_named(tmp_path):
 
     with pytest.raises(UnreadableInputError, match=damaged):
         read_batched(tmp_path)
+
+
+# -- a snapshot that is not the documented object ---------------------------------------------
+
+
+def _snapshot_table(snapshots: pa.Array) -> pa.Table:
+    """A LOGIN, a HEART_BEAT and a LOGOUT whose CurrentAgentSnapshot column is `snapshots`."""
+    rows = [
+        event("LOGIN", "2026-11-02T08:00:00Z", "a", event_id="e1"),
+        event("HEART_BEAT", "2026-11-02T08:02:00Z", "a", event_id="e2"),
+        event("LOGOUT", "2026-11-02T09:00:00Z", "a", event_id="e3"),
+    ]
+    return pa.table(
+        {
+            "AgentARN": [r["AgentARN"] for r in rows],
+            "EventId": [r["EventId"] for r in rows],
+            "EventTimestamp": [r["EventTimestamp"] for r in rows],
+            "EventType": [r["EventType"] for r in rows],
+            "InstanceARN": [r["InstanceARN"] for r in rows],
+            "CurrentAgentSnapshot": snapshots,
+        }
+    )
+
+
+_NAMES = [[("Username", "ana")]] * 3
+UNREADABLE_SNAPSHOTS = {
+    "map": (pa.array(_NAMES, pa.map_(pa.string(), pa.string())), "a map"),
+    "list": (pa.array([["ana"]] * 3, pa.list_(pa.string())), "a list"),
+    "text that is not JSON": (pa.array(["Username=ana"] * 3), "text that is not JSON"),
+    "JSON text of a list": (pa.array(['["ana"]'] * 3), "JSON text of a list"),
+    "a number": (pa.array([7] * 3, pa.int64()), "stored as Int64"),
+}
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one file", "a batch"])
+@pytest.mark.parametrize("variant", list(UNREADABLE_SNAPSHOTS))
+def test_a_snapshot_that_is_not_an_object_is_quarantined_with_the_reason(
+    tmp_path, variant, batched
+):
+    snapshots, what = UNREADABLE_SNAPSHOTS[variant]
+    write_arrow(tmp_path, _snapshot_table(snapshots))
+    if batched:  # a second file: the day is read in one scan where it can be
+        pq.write_table(
+            _snapshot_table(snapshots),
+            os.path.join(partition_dir(str(tmp_path), DAY.isoformat()), "part-1.parquet"),
+        )
+    files = ingest.partition_files(str(tmp_path), DAY)
+
+    for candidates_only in (False, True):
+        parts = ("sessions",) if candidates_only else ("activity", "attributes")
+        checked = RawReads(files, DAY, parts).checked(candidates_only)
+        quarantined = checked.filter(pl.col("reason").is_not_null()).sort("source_file")
+        assert quarantined["event_id"].to_list() == ["e1", "e3"] * len(files)
+        assert set(quarantined["reason"]) == {
+            f"CurrentAgentSnapshot is {what}, not an object, so this LOGIN/LOGOUT's names, "
+            "routing profile and hierarchy cannot be read"
+        }
+        # The heartbeat's snapshot feeds nothing: it stays usable (a lookback read skips it).
+        usable = checked.filter(pl.col("reason").is_null())["event_id"].to_list()
+        assert usable == ([] if candidates_only else ["e2"] * len(files))
+
+
+def test_snapshots_as_objects_or_json_text_of_one_are_not_quarantined(tmp_path):
+    snapshot = {"Configuration": {"Username": "ana"}}
+    for name, snapshots in {
+        "struct": pa.array([snapshot] * 3),
+        "text": pa.array([json.dumps(snapshot), "null", None]),
+    }.items():
+        root = tmp_path / name
+        write_arrow(root, _snapshot_table(snapshots))
+        checked = read_day(root, DAY)
+        assert checked["reason"].to_list() == [None] * 3, name
+        assert checked["username"].to_list()[0] == "ana"

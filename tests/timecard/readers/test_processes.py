@@ -10,24 +10,20 @@ import pytest
 from timecard.readers import processes
 
 
-def length_and_worker(data: bytes) -> tuple[int, str]:
-    return len(data), multiprocessing.current_process().name
+def length_and_worker(item: str) -> tuple[int, str]:
+    return len(item), multiprocessing.current_process().name
 
 
-def die_in_a_worker(data: bytes) -> int:
+def die_in_a_worker(item: str) -> int:
     if multiprocessing.current_process().name != "MainProcess":
         os._exit(3)  # a worker killed mid-task (out of memory, say)
-    return len(data)
-
-
-def read(url: str) -> bytes:
-    return url.encode()
+    return len(item)
 
 
 def test_work_runs_in_worker_processes_in_order():
     urls = [f"file-{n}" * n for n in range(1, 30)]
 
-    results = processes.map_in_processes(length_and_worker, urls, read)
+    results = processes.map_in_processes(length_and_worker, urls)
 
     assert [length for length, _ in results] == [len(url) for url in urls]
     assert {worker for _, worker in results} != {"MainProcess"}
@@ -36,16 +32,16 @@ def test_work_runs_in_worker_processes_in_order():
 def test_a_broken_pool_falls_back_to_threads_and_is_replaced():
     urls = ["a", "bb", "ccc"]
 
-    assert processes.map_in_processes(die_in_a_worker, urls, read) == [1, 2, 3]
-    results = processes.map_in_processes(length_and_worker, urls, read)
+    assert processes.map_in_processes(die_in_a_worker, urls) == [1, 2, 3]
+    results = processes.map_in_processes(length_and_worker, urls)
     assert {worker for _, worker in results} != {"MainProcess"}
 
 
 def test_after_a_second_broken_pool_the_work_stays_in_threads():
     for _ in range(2):
-        assert processes.map_in_processes(die_in_a_worker, ["a", "bb"], read) == [1, 2]
+        assert processes.map_in_processes(die_in_a_worker, ["a", "bb"]) == [1, 2]
 
-    results = processes.map_in_processes(length_and_worker, ["a", "bb"], read)
+    results = processes.map_in_processes(length_and_worker, ["a", "bb"])
 
     assert results == [(1, "MainProcess"), (2, "MainProcess")]
 
@@ -53,7 +49,7 @@ def test_after_a_second_broken_pool_the_work_stays_in_threads():
 def test_without_processes_the_work_runs_in_threads(monkeypatch):
     monkeypatch.setattr(processes, "_process_pool", lambda: None)
 
-    results = processes.map_in_processes(length_and_worker, ["a", "bb"], read)
+    results = processes.map_in_processes(length_and_worker, ["a", "bb"])
 
     assert results == [(1, "MainProcess"), (2, "MainProcess")]
 

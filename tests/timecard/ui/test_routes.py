@@ -1,5 +1,5 @@
 """The Login/Logout reports routes on Airflow's real API app, with real JWTs from the simple
-auth manager, over the outputs of real DAG runs (tests/ui/conftest.py).
+auth manager, over the outputs of real DAG runs (tests/timecard/ui/conftest.py).
 
 Users: `admin` (Admin role), `editor` (User role: may edit DAGs and trigger runs) and `viewer`
 (Viewer role: read only), both in team `ops`. Multi-team mode puts the `payroll` report's DAG in
@@ -16,14 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.ui.conftest import DAILY_ROWS, PASSWORDS, REPORT_DATE
-from tests.ui.pages import Page
+from tests.builders import ADHOC_CONF, DAGS, DAILY_ROWS, PASSWORDS, REPORT_DATE, RUN_DAY_MIDNIGHT
+from tests.timecard.ui.pages import Page
 from timecard import storage
 from timecard.errors import UsageError
 from timecard.pipeline import ReportSpec, output_urls, report_folder
@@ -145,7 +145,9 @@ ROUTES = [
     ADHOC,
     f"{ADHOC}/timeline",
     f"{ADHOC}/csv",
+    f"{ADHOC}/save",
     "/generate",
+    "/generate/range",
     "/runs/{adhoc_run_id}",
     "/static/timecard.css",
     "/static/timecard.js",
@@ -165,7 +167,7 @@ def test_anonymous_requests_are_refused_on_every_route(api, report_home, route):
 @pytest.mark.parametrize("user", ["viewer", "editor", "admin"])
 def test_each_role_gets_each_route(api, report_home, route, user):
     expected = SEE_OTHER.get(route, 200)
-    if route == "/generate" and user == "viewer":
+    if route in ("/generate", "/generate/range", f"{ADHOC}/save") and user == "viewer":
         expected = 403  # generating triggers a DAG run: a Viewer may not
     path = route.format(adhoc_run_id=report_home.adhoc_run_id, adhoc_id=report_home.adhoc_id)
     assert api.get(path, user).status_code == expected
@@ -188,6 +190,65 @@ def test_a_user_who_cannot_read_the_reports_dag_cannot_open_anything_of_it(api, 
     response = api.get(path, user)
     assert response.status_code == 403
     assert "Payroll" not in response.text and "Billing" not in response.text
+
+
+@contextmanager
+def payroll_in_the_adhoc_folder():
+    """The `payroll` report's output where a saved report with `prefix: adhoc` (written by hand,
+    before such a prefix was refused) published it: in the ad hoc folder, its manifest naming
+    the report and its DAG."""
+    from timecard.pipeline import ADHOC_PREFIX
+
+    payroll = ReportSpec("payroll", "Payroll", "Asia/Seoul")
+    moved = ReportSpec("payroll", "Payroll", "Asia/Seoul", prefix=ADHOC_PREFIX)
+    copies = {
+        output_urls(moved, REPORT_DATE)[name]: output_urls(payroll, REPORT_DATE)[name]
+        for name in ("csv", "manifest")
+    }
+    for copy, original in copies.items():
+        storage.write_bytes(copy, storage.read_bytes(original))
+    try:
+        yield
+    finally:
+        for copy in copies:
+            storage.delete(copy)
+
+
+@pytest.mark.parametrize("user", ["viewer", "editor", "admin"])
+def test_a_saved_reports_output_in_the_adhoc_folder_is_authorized_by_its_manifest(api, user):
+    """viewer and editor may read timecard_adhoc but not timecard_payroll (team finance): on
+    the main of 2026-12-06 they could list, view and download payroll's rows here. Nobody gets
+    it as an ad hoc output: it is payroll's, at payroll's own address."""
+    with payroll_in_the_adhoc_folder():
+        listed = {row.attrs["data-output"] for row in api.page("/", user).table("adhoc")}
+        assert "payroll" not in listed
+        for path in (
+            "/adhoc/payroll",
+            f"/adhoc/payroll/{REPORT_DATE}",
+            f"/adhoc/payroll/{REPORT_DATE}/timeline",
+            f"/adhoc/payroll/{REPORT_DATE}/csv",
+            f"/generate?output=adhoc/payroll/{REPORT_DATE}",
+            f"/adhoc/payroll/{REPORT_DATE}/save",
+        ):
+            response = api.get(path, user)
+            assert response.status_code in (403, 404), (path, response.status_code)
+            assert "Billing" not in response.text and "Payroll" not in response.text, path
+    assert api.get(f"{PAYROLL}/csv", user).status_code == (200 if user == "admin" else 403)
+
+
+def test_the_owner_of_an_output_is_the_report_its_manifest_records():
+    from timecard.publishing import Manifest
+    from timecard.ui.access import output_dag_id
+
+    def manifest(dag_id: str, slug: str) -> Manifest:
+        window = dict.fromkeys(("start_utc", "end_utc", "start_local", "end_local", "timezone"))
+        return Manifest.from_json(
+            {"dag_id": dag_id, "report": {"slug": slug, "name": slug}, "window": window, "rows": 0}
+        )
+
+    assert output_dag_id(manifest("timecard_adhoc", "0123456789ab")) == "timecard_adhoc"
+    for publisher in ("timecard_payroll", "timecard_late_data", "timecard republish"):
+        assert output_dag_id(manifest(publisher, "payroll")) == "timecard_payroll"
 
 
 def test_the_list_shows_a_report_only_to_users_who_can_read_its_dag(api):
@@ -239,11 +300,11 @@ def test_the_ad_hoc_list_shows_name_window_zone_filters_and_who_ran_it_when(api,
     [row] = [row for row in rows if row.attrs["data-output"] == report_home.adhoc_id]
     assert [td.text for td in row.iter("td")] == [
         "Seoul check",
-        "2026-11-02 00:00:00 to 2026-11-03 00:00:00",
+        "2026-11-02 00:00 to 2026-11-03 00:00",
         "Asia/Seoul",
         "routing profiles: Billing",
         "dag_test",  # the user `dag.test()` records as the one who triggered the run
-        "2026-11-02 15:00:00",
+        "2026-11-02 15:00",
     ]
     [link] = row.iter("a")
     assert link.attrs["href"] == f"/timecard{ADHOC.format(adhoc_id=report_home.adhoc_id)}"
@@ -280,9 +341,10 @@ def test_the_report_view_shows_window_zone_filters_and_row_count(api, report_hom
     facts = page.by_id("row-count")
     assert facts.text == str(DAILY_ROWS)
     text = page.root.text
-    assert "2026-11-02T00:00:00+09:00 to 2026-11-03T00:00:00+09:00" in text
-    assert "2026-11-01T15:00:00Z to 2026-11-02T15:00:00Z" in text
-    assert "Asia/Seoul" in text
+    # Windows read as local `YYYY-MM-DD HH:MM` with the zone, and the length in words.
+    assert page.by_id("window").text == "2026-11-02 00:00 to 2026-11-03 00:00 (Asia/Seoul), 1 day"
+    assert page.by_id("window-utc").text == "2026-11-01 15:00 to 2026-11-02 15:00 UTC"
+    assert "T00:00:00" not in text and "+09:00" not in text
     assert "Amazon Connect's download holds only the rows on the visible page" in text
     adhoc = api.page(ADHOC.format(adhoc_id=report_home.adhoc_id)).root.text
     assert "Seoul check" in adhoc and "routing profiles: Billing" in adhoc
@@ -373,9 +435,14 @@ def test_a_bad_abandoned_threshold_is_named_in_the_error(api, monkeypatch):
 
 def test_download_is_the_complete_published_csv(api, report_home):
     response = api.get(f"{DAILY}/csv")
+    # Named after the report and its window, so downloads do not collide.
     assert response.headers["content-disposition"] == (
-        'attachment; filename="Login_Logout report.csv"'
+        'attachment; filename="Daily Seoul 2026-11-02.csv"; '
+        "filename*=UTF-8''Daily%20Seoul%202026-11-02.csv"
     )
+    connect = api.get(f"{DAILY}/csv?name=connect")
+    assert 'filename="Login_Logout report.csv"' in connect.headers["content-disposition"]
+    assert connect.content == response.content
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     published = output_urls(
         ReportSpec("daily-seoul", "Daily Seoul", "Asia/Seoul", prefix="team/daily"), REPORT_DATE
@@ -441,6 +508,8 @@ def test_generate_triggers_the_adhoc_dag_and_follows_the_run(api):
         "timezone": "Asia/Seoul",
         "routing_profiles": "Billing\nSupport",
         "agents": "",
+        # Support is in no data: flagged before the run unless the person runs it anyway.
+        "allow_unknown": "true",
     }
     response = api.generate(form)
     assert response.status_code == 303
@@ -461,7 +530,21 @@ def test_generate_triggers_the_adhoc_dag_and_follows_the_run(api):
     follow = api.get(response.headers["location"].removeprefix("/timecard"), "viewer")
     page = Page(follow.text)
     assert page.by_id("run-state").text == "queued"
+    # The tasks to do, in the order they run; none has a log yet.
+    assert page.by_id("run-count").text == "0 of 2 tasks done"
+    tasks = page.by_id("run-tasks").iter("li")
+    assert [(li.attrs["data-task"], li.attrs["data-state"]) for li in tasks] == [
+        ("plan_and_condense", "to do"),
+        ("build_and_publish", "to do"),
+    ]
+    assert not [a for a in page.by_id("run-tasks").iter("a")]
+    # The script asks for the progress block alone; without it the page reloads itself.
+    poll = page.by_id("run-progress").attrs["data-poll"]
+    assert poll == f"/timecard/runs/{run.run_id}?part=progress"
     assert any(m.attrs.get("http-equiv") == "refresh" for m in page.all("meta"))
+    progress = api.get(poll.removeprefix("/timecard"), "viewer")
+    assert progress.status_code == 200 and "<html" not in progress.text
+    assert Page(progress.text).by_id("run-count").text == "0 of 2 tasks done"
 
 
 def test_a_finished_run_opens_its_output(api, report_home):
@@ -470,6 +553,50 @@ def test_a_finished_run_opens_its_output(api, report_home):
     assert response.headers["location"] == f"/timecard{adhoc}"
     page = api.page(adhoc, "viewer")
     assert page.column("report", "Username") == ["b", "c", "f"]  # Billing only
+
+
+def test_the_report_opens_once_every_task_succeeded_before_the_run_is_marked(api, report_home):
+    """The output is published when the last task succeeds; the scheduler marks the run a loop
+    later. The run page opens the report at the first, not the second."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    def set_state(state: str) -> None:
+        with create_session() as session:
+            session.execute(
+                update(DagRun).where(DagRun.run_id == report_home.adhoc_run_id).values(state=state)
+            )
+
+    set_state("running")
+    try:
+        response = api.get(f"/runs/{report_home.adhoc_run_id}", "viewer")
+    finally:
+        set_state("success")
+    adhoc = ADHOC.format(adhoc_id=report_home.adhoc_id)
+    assert response.status_code == 303 and response.headers["location"] == f"/timecard{adhoc}"
+
+
+def test_a_finished_runs_progress_lists_its_tasks_done_with_their_logs_in_airflow(api, report_home):
+    run_id = report_home.adhoc_run_id
+    response = api.get(f"/runs/{run_id}?part=progress", "viewer")
+    progress = Page(response.text)
+    assert progress.by_id("run-count").text == "2 of 2 tasks done"
+    # The script opens the report from here.
+    adhoc = ADHOC.format(adhoc_id=report_home.adhoc_id)
+    assert progress.by_id("run-done").attrs["data-report"] == f"/timecard{adhoc}"
+    tasks = list(progress.by_id("run-tasks").iter("li"))
+    assert [li.attrs["data-state"] for li in tasks] == ["success", "success"]
+    # Each task's log, on the Airflow UI's own task instance page (its Logs tab), in the top
+    # window: the run page itself is shown in an iframe.
+    logs = [next(li.iter("a")) for li in tasks]
+    quoted = quote(run_id, safe="")
+    assert [a.attrs["href"] for a in logs] == [
+        f"/dags/timecard_adhoc/runs/{quoted}/tasks/plan_and_condense",
+        f"/dags/timecard_adhoc/runs/{quoted}/tasks/build_and_publish",
+    ]
+    assert {a.attrs["target"] for a in logs} == {"_top"}
+    assert progress.by_id("run-link").attrs["href"] == f"/dags/timecard_adhoc/runs/{quoted}"
 
 
 @pytest.mark.parametrize(
@@ -522,8 +649,8 @@ def test_the_form_can_start_from_a_saved_report(api):
     form = page.by_id("generate")
     [profiles] = [t for t in form.iter("textarea") if t.attrs["name"] == "routing_profiles"]
     assert profiles.text == "Billing"
-    [zone] = [o for o in form.iter("option") if "selected" in o.attrs and o.text == "Asia/Seoul"]
-    assert zone
+    [zone] = [i for i in form.iter("input") if i.attrs.get("name") == "timezone"]
+    assert zone.attrs["value"] == "Asia/Seoul" and zone.attrs["list"] == "zones"
 
 
 # -- addressing: no storage path from the client ---------------------------------------------------
@@ -593,8 +720,6 @@ def paused(dag_id: str):
 
 def test_the_report_dags_and_the_adhoc_dag_start_active(report_home):
     from airflow.dag_processing.dagbag import DagBag
-
-    from tests.ui.conftest import DAGS
 
     bag = DagBag(dag_folder=str(DAGS))
     for dag_id in ("timecard_adhoc", "timecard_daily-seoul", "timecard_payroll"):
@@ -709,8 +834,7 @@ def test_change_filters_opens_generate_prefilled_from_the_output(api, report_hom
         "2026-11-03T00:00:00",
     )
     assert {t.attrs["name"]: t.text for t in page.all("textarea")}["routing_profiles"] == "Billing"
-    zone = [o.text for o in page.by_id("generate").iter("option") if "selected" in o.attrs]
-    assert "Asia/Seoul" in zone
+    assert fields["timezone"] == "Asia/Seoul"
 
 
 def test_save_as_saved_report_offers_validated_yaml_and_the_create_command(
@@ -733,6 +857,9 @@ def test_save_as_saved_report_offers_validated_yaml_and_the_create_command(
     link = [a for a in Page(response.text).all("a") if a.attrs.get("id") == "download-yaml"][0]
     assert link.attrs["download"] == "seoul-check.yaml"
     assert unquote(link.attrs["href"].split(",", 1)[1]) == html.unescape(shown)
+    # The window length the form offers is the one saved reports accept (timecard.limits).
+    [days] = [i for i in Page(response.text).all("input") if i.attrs.get("name") == "window_days"]
+    assert (days.attrs["min"], days.attrs["max"], days.attrs["value"]) == ("1", "7", "1")
     # Another slug is checked like the loader checks it.
     refused = api.get(f"{save_path}?slug=Bad%20Slug", "editor")
     assert "Bad Slug" in refused.text and 'id="create-command"' not in refused.text
@@ -753,3 +880,213 @@ def test_error_pages_sit_in_the_layout_with_the_navigation(api, path, status):
     assert home and home[0].attrs["href"] == "/timecard/"
     assert page.by_id("back").attrs["href"] == "/timecard/"
     assert any("timecard.css" in link.attrs.get("href", "") for link in page.all("link"))
+
+
+# -- issue 19: no silent empty report, no lost input, readable pages, Save means save ------------
+
+
+def _form_values(page: Page) -> dict[str, str]:
+    fields = {
+        i.attrs["name"]: i.attrs.get("value", "") for i in page.all("input") if "name" in i.attrs
+    }
+    return fields | {t.attrs["name"]: t.text for t in page.all("textarea")}
+
+
+def test_a_filter_value_not_in_the_data_is_flagged_before_the_run_with_the_closest(api):
+    before = len(adhoc_runs())
+    form = {
+        "name": "Typo",
+        "preset": "yesterday",
+        "timezone": "UTC",
+        "agents": "agnet-06",
+        "routing_profiles": "billing",  # matching is exact: the data spells it Billing
+    }
+    response = api.generate(form)
+    assert response.status_code == 400
+    page = Page(response.text)
+    problems = [li.text for li in page.by_id("filter-problems").iter("li")]
+    assert problems == [
+        "Agents: 'agnet-06' matches no value in the data; closest known values: agent-06, "
+        "agent-01, agent-02, agent-03, agent-04, agent-05, agent-07, agent-08, agent-09, "
+        "agent-10.",
+        "Routing profiles: 'billing' matches no value in the data; closest known values: "
+        "Billing, Sales Inbound.",
+    ]
+    assert len(adhoc_runs()) == before  # flagged before any run
+    values = _form_values(page)
+    assert (values["agents"], values["routing_profiles"]) == ("agnet-06", "billing")
+    assert page.by_id("allow-unknown").attrs["name"] == "allow_unknown"
+    # The person may run it anyway (the value can be in days not condensed yet).
+    assert api.generate(form | {"allow_unknown": "true"}).status_code == 303
+    assert len(adhoc_runs()) == before + 1
+
+
+def test_a_picker_entry_typed_but_not_added_stops_the_run(api):
+    before = len(adhoc_runs())
+    form = {"name": "Lost?", "preset": "yesterday", "timezone": "UTC"}
+    response = api.generate(form | {"pending_routing_profiles": "bil"})
+    assert response.status_code == 400
+    page = Page(response.text)
+    assert page.by_id("form-error").text.startswith(
+        "Routing profiles: 'bil' was typed but not added. Press Enter in its box"
+    )
+    assert page.by_id("pick-routing_profiles").attrs["value"] == "bil"  # kept, not dropped
+    assert len(adhoc_runs()) == before
+
+
+@pytest.fixture(scope="module")
+def typo_output(report_home) -> str:
+    """The output of a real ad hoc run whose only filter is a typo: 0 rows."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from timecard.pipeline import adhoc_output_id
+
+    conf = ADHOC_CONF | {"name": "Typo check", "routing_profiles": [], "agents": ["agnet-06"]}
+    run = (
+        DagBag(dag_folder=str(DAGS))
+        .dags["timecard_adhoc"]
+        .test(logical_date=None, run_after=RUN_DAY_MIDNIGHT, run_conf=conf)
+    )
+    assert run.state == "success"
+    return f"/adhoc/{adhoc_output_id(run.run_id)}/{REPORT_DATE}"
+
+
+def test_a_report_with_no_rows_says_which_filter_matched_nothing(api, typo_output):
+    page = api.page(typo_output, "viewer")
+    assert page.by_id("row-count").text == "0"
+    assert page.by_id("empty-reason").text == (
+        "This report has no rows. The filter agents 'agnet-06' matches no session in the "
+        "window; closest values there: agent-06, agent-01, agent-02, agent-03, agent-04, "
+        "agent-05, agent-07, agent-08, agent-09, agent-10."
+    )
+    assert 'id="empty-reason"' not in api.get(DAILY).text  # a report with rows has no notice
+
+
+def test_empty_reasons_name_a_window_with_no_session_and_filters_that_exclude_each_other():
+    from timecard.publishing import Manifest
+    from timecard.ui import app
+
+    def empty_reasons(manifest: dict) -> list[str]:
+        return app.empty_reasons(
+            Manifest.from_json({"report": {"slug": "s", "name": "S"}} | manifest)
+        )
+
+    window = {
+        "start_local": "2026-11-02T00:00:00+09:00",
+        "end_local": "2026-11-03T00:00:00+09:00",
+        "timezone": "Asia/Seoul",
+        "start_utc": "2026-11-01T15:00:00Z",
+        "end_utc": "2026-11-02T15:00:00Z",
+    }
+    quiet = {"rows": 0, "window": window, "filters": {}, "warnings": []}
+    quiet["counts"] = {"sessions": 0, "events_read": 0}
+    assert empty_reasons(quiet) == [
+        "No agent session falls in the window 2026-11-02 00:00 to 2026-11-03 00:00 "
+        "(Asia/Seoul), 1 day: no agent was logged in during it (0 events read)."
+    ]
+    both = quiet | {"counts": {"sessions": 5}, "unmatched_filters": {}}
+    both["filters"] = {"agents": ["a"], "routing_profiles": ["Billing"], "hierarchies": []}
+    [reason] = empty_reasons(both)
+    assert "each filter value matches some of them, but none matches all the filters" in reason
+    assert empty_reasons(quiet | {"rows": 3}) == []
+
+
+def test_dates_list_each_output_window_and_row_count(api):
+    page = api.page("/reports/daily-seoul", "viewer")
+    [row] = page.table("dates")
+    cells = [td.text for td in row.iter("td")]
+    assert cells[:3] == [
+        REPORT_DATE,
+        "2026-11-02 00:00 to 2026-11-03 00:00 (Asia/Seoul), 1 day",
+        str(DAILY_ROWS),
+    ]
+
+
+def test_error_pages_keep_the_user_and_the_generate_link(api):
+    page = Page(api.get("/reports/nope/2026-11-02", "editor").text)
+    assert page.by_id("user").text == "editor"
+    assert any(a.text == "Generate" for a in page.all("a"))
+    anonymous = Page(api.get("/reports/nope/2026-11-02", None).text)
+    assert anonymous.by_id("user").text == "not signed in"
+
+
+def test_the_greyed_start_and_end_follow_the_preset(api):
+    from timecard.timerange import preset_range
+
+    def expected(preset: str, zone: str) -> tuple[str, str]:
+        window = preset_range(preset, zone, datetime.now(UTC))
+        return tuple(
+            t.strftime("%Y-%m-%dT%H:%M:%S") for t in (window.local_start, window.local_end)
+        )
+
+    # A midnight may pass between the page and the expectation: either day's dates count.
+    before = {zone: expected("yesterday", zone) for zone in ("UTC", "Pacific/Kiritimati")}
+    values = _form_values(api.page("/generate", "editor"))
+    response = api.get("/generate/range?preset=yesterday&timezone=Pacific/Kiritimati", "editor")
+    after = {zone: expected("yesterday", zone) for zone in ("UTC", "Pacific/Kiritimati")}
+    assert (values["start"], values["end"]) in {before["UTC"], after["UTC"]}
+    shown = (response.json()["start"], response.json()["end"])
+    assert shown in {before["Pacific/Kiritimati"], after["Pacific/Kiritimati"]}
+    assert response.json()["start"].endswith("T00:00:00")
+    assert api.get("/generate/range?preset=x&timezone=Mars/Olympus", "editor").status_code == 400
+    assert api.get("/generate/range", "viewer").status_code == 403
+
+
+SAVE_CHOICE = {"slug": "seoul-billing", "name": "Seoul billing", "schedule": "daily"}
+
+
+def test_save_writes_what_the_commands_write_and_the_dag_appears(api, report_home, tmp_path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from timecard.cli import main
+
+    save_path = f"{ADHOC.format(adhoc_id=report_home.adhoc_id)}/save"
+    preview = api.page(
+        f"{save_path}?slug=seoul-billing&name=Seoul+billing&schedule=daily", "editor"
+    )
+    assert preview.by_id("save").attrs["formmethod"] == "post"
+    command = preview.by_id("create-command").text
+    assert command == (
+        "timecard reports create seoul-billing --name 'Seoul billing' --tz Asia/Seoul "
+        "--routing-profile Billing --start 2026-11-02T00:00:00 --end 2026-11-03T00:00:00 "
+        "&& timecard reports schedule seoul-billing --daily"
+    )
+    for words in command.split(" && "):
+        assert main([*shlex.split(words)[1:], "--dir", str(tmp_path)]) == 0
+    written = report_home.path / "reports" / "seoul-billing.yaml"
+    post = api.client.post(f"/timecard{save_path}", data=SAVE_CHOICE, headers=api.headers("editor"))
+    try:
+        assert post.status_code == 200, post.text
+        assert "Saved." in Page(post.text).by_id("saved").text
+        # The same file the commands wrote, and a DAG at the next parse of the folder.
+        assert written.read_text() == (tmp_path / "seoul-billing.yaml").read_text()
+        bag = DagBag(dag_folder=str(DAGS))
+        assert bag.import_errors == {}
+        assert "timecard_seoul-billing" in bag.dags
+        # Saving again never overwrites.
+        again = api.client.post(
+            f"/timecard{save_path}", data=SAVE_CHOICE, headers=api.headers("editor")
+        )
+        assert again.status_code in (200, 400)
+        assert "already exists" in again.text and 'id="saved"' not in again.text
+    finally:
+        written.unlink(missing_ok=True)
+
+
+def test_save_needs_edit_permission_and_can_be_turned_off(api, report_home, monkeypatch):
+    save_path = f"/timecard{ADHOC.format(adhoc_id=report_home.adhoc_id)}/save"
+    written = report_home.path / "reports" / "seoul-billing.yaml"
+    weekly = {"slug": "seoul-billing", "name": "Seoul billing", "schedule": "weekly"}
+    no_day = api.client.post(save_path, data=weekly, headers=api.headers("editor"))
+    assert no_day.status_code == 400 and "at least one weekday" in no_day.text
+    assert not written.exists()
+    viewer = api.client.post(save_path, data=SAVE_CHOICE, headers=api.headers("viewer"))
+    assert viewer.status_code == 403 and not written.exists()
+    monkeypatch.setenv("TIMECARD_UI_SAVE_DEFINITIONS", "false")
+    page = Page(api.get(save_path.removeprefix("/timecard"), "admin").text)
+    assert "turned off" in page.by_id("save-off").text
+    assert "timecard reports create seoul-check" in page.by_id("create-command").text
+    assert not [b for b in page.all("button") if b.attrs.get("id") == "save"]
+    refused = api.client.post(save_path, data=SAVE_CHOICE, headers=api.headers("admin"))
+    assert refused.status_code == 403 and "TIMECARD_UI_SAVE_DEFINITIONS" in refused.text
+    assert not written.exists()

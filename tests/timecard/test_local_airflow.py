@@ -27,6 +27,15 @@ def _family(root: psutil.Process) -> list[psutil.Process]:
         return []
 
 
+def _connections(process: psutil.Process) -> list:
+    """A component's sockets; a short-lived child (a task runner, a parse process) may have exited
+    between the listing and this look, and then it listens on nothing."""
+    try:
+        return process.net_connections("inet")
+    except psutil.NoSuchProcess:
+        return []
+
+
 def _left_behind(airflow_home: str) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter():
@@ -103,7 +112,7 @@ def test_make_ui_serves_the_reports_on_loopback_and_stops_everything_on_ctrl_c(t
         listening = {
             connection.laddr.ip
             for process in processes
-            for connection in process.net_connections("inet")
+            for connection in _connections(process)
             if connection.status == psutil.CONN_LISTEN
         }
         assert listening == {"127.0.0.1"}
@@ -123,7 +132,7 @@ def test_the_components_find_airflow_on_path_and_talk_over_loopback(monkeypatch,
     on PATH: the components start children by that bare name."""
     import sys
 
-    from timecard.ui_server import component_environment
+    from timecard.local_airflow import component_environment
 
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     env = component_environment("127.0.0.1", 18080)

@@ -1,13 +1,24 @@
-"""timecard.generate: the synthetic agent event stream, checked through the files it writes."""
+"""timecard.generate.stream (generate_events): the synthetic agent event stream, checked through
+the files it writes.
+
+Moved from tests/timecard/test_generate.py when timecard/generate.py became the timecard/generate/
+subpackage: these tests exercise the whole package through generate_events, which lives in
+stream.py; each other module has its own test module beside this one. The tests themselves are
+unchanged; the ones at the end (byte digests, rolled-over files, memory) are new.
+"""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -15,8 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.builders import STREAM_KEYS
 from timecard import storage
-from timecard.cli import GENERATED_SHAPES, main
+from timecard.cli import main
 from timecard.errors import UsageError
 from timecard.generate import (
     CONTACT_STATES,
@@ -26,21 +38,11 @@ from timecard.generate import (
     encode_records,
     generate_events,
 )
+from timecard.limits import SHAPES as GENERATED_SHAPES
 
 MONDAY = date(2026, 11, 2)
 UUID4 = "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-TOP_LEVEL = [
-    "AWSAccountId",
-    "AgentARN",
-    "CurrentAgentSnapshot",
-    "EventId",
-    "EventTimestamp",
-    "EventType",
-    "InstanceARN",
-    "PreviousAgentSnapshot",
-    "Version",
-]
 CONFIGURATION = [
     "AgentHierarchyGroups",
     "FirstName",
@@ -207,7 +209,7 @@ def test_about_one_in_a_thousand_events_is_delivered_twice_with_identical_conten
 
     assert 0.0003 < copies.height / 2 / records.height < 0.003
     assert copies.group_by("EventId").len()["len"].unique().to_list() == [2]
-    content = copies.select(TOP_LEVEL).unique()
+    content = copies.select(STREAM_KEYS).unique()
     assert content.height == copies["EventId"].n_unique()
     spread = copies.group_by("EventId").agg(pl.col("file").n_unique())
     assert spread.filter(pl.col("file") > 1).height > 0  # some second deliveries in a later file
@@ -306,7 +308,7 @@ def test_parquet_records_are_nested_structs_with_camel_case_names(tmp_path):
     generate_events(str(tmp_path), agents=5, start=MONDAY, days=1)
     schema = pl.read_parquet_schema(next(iter(storage.list_files(str(tmp_path)))).url)
 
-    assert list(schema) == TOP_LEVEL
+    assert list(schema) == STREAM_KEYS
     snapshot = schema["CurrentAgentSnapshot"]
     assert [field.name for field in snapshot.fields] == [
         "AgentStatus",
@@ -340,8 +342,8 @@ def test_ndjson_is_gzip_and_every_line_is_a_complete_record(tmp_path):
     for line in lines:
         record = json.loads(line)
         # PreviousAgentSnapshot may be missing from LOGIN and LOGOUT records.
-        assert list(record) == [key for key in TOP_LEVEL if key in record]
-        assert len(record) >= len(TOP_LEVEL) - 1
+        assert list(record) == [key for key in STREAM_KEYS if key in record]
+        assert len(record) >= len(STREAM_KEYS) - 1
         assert record["AWSAccountId"] == "123456789012"
         assert record["Version"] == "2019-05-25"
         assert record["EventType"] in EVENT_TYPES
@@ -487,7 +489,7 @@ def _string_leaves_are_dictionary_encoded(parquet: pq.ParquetFile) -> bool:
 def test_parquet_pyarrow_is_dictionary_encoded_inside_structs_in_row_groups_of_10000(shaped):
     data = next(iter(shaped["parquet-pyarrow"].values()))
     parquet = _parquet(data)
-    assert parquet.schema_arrow.names == TOP_LEVEL
+    assert parquet.schema_arrow.names == STREAM_KEYS
     paths = [parquet.schema.column(i).path for i in range(len(parquet.schema))]
     assert "CurrentAgentSnapshot.Configuration.Username" in paths
     assert _string_leaves_are_dictionary_encoded(parquet)
@@ -519,7 +521,7 @@ def test_parquet_glue_struct_is_lower_case_with_a_timestamp_and_json_text_hierar
     for data in shaped["parquet-glue-struct"].values():
         parquet = _parquet(data)
         schema = parquet.schema_arrow
-        assert schema.names == [name.lower() for name in TOP_LEVEL]
+        assert schema.names == [name.lower() for name in STREAM_KEYS]
         names = set(schema.names).union(*(_leaf_names(field.type) for field in schema))
         assert all(name == name.lower() for name in names)
         _utc_ms_timestamp(parquet)
@@ -546,7 +548,7 @@ def test_parquet_with_json_text_snapshots(shaped, shape, spelled):
     for data in shaped[shape].values():
         parquet = _parquet(data)
         schema = parquet.schema_arrow
-        assert schema.names == [name.lower() for name in TOP_LEVEL]
+        assert schema.names == [name.lower() for name in STREAM_KEYS]
         _utc_ms_timestamp(parquet)
         assert _string_leaves_are_dictionary_encoded(parquet)
         assert schema.field("currentagentsnapshot").type == pa.string()
@@ -812,3 +814,95 @@ def test_the_command_line_offers_every_shape_and_keeps_format_as_an_alias(tmp_pa
         == 2
     )
     assert "does not name the day" in capsys.readouterr().err
+
+
+# -- a stream cut at an instant -------------------------------------------------------------------
+
+
+def test_until_cuts_the_stream_at_an_instant_and_keeps_everything_before_it(tmp_path):
+    """`make run` stops its sample at now: nothing arrives (so nothing happened) at or after
+    `until`, and what arrived before it is exactly the uncut stream's."""
+    until = datetime(2026, 11, 3, 10, 30, 15, tzinfo=UTC)
+    generate_events(str(tmp_path / "cut"), agents=20, start=MONDAY, days=2, until=until)
+    generate_events(str(tmp_path / "whole"), agents=20, start=MONDAY, days=2)
+
+    def records(root: str) -> pl.DataFrame:
+        frames = [pl.read_parquet(file.url) for file in storage.list_files(root)]
+        return pl.concat(frames).select("EventId", "EventType", "EventTimestamp")
+
+    cut, whole = records(str(tmp_path / "cut")), records(str(tmp_path / "whole"))
+    stamps = cut["EventTimestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.3fZ", time_zone="UTC")
+    assert stamps.max() < until
+    assert stamps.max() > until - timedelta(minutes=10)  # busy agents: it runs up to the cut
+    assert set(cut["EventId"]) < set(whole["EventId"])
+    later = whole.filter(
+        pl.col("EventTimestamp").str.to_datetime("%Y-%m-%dT%H:%M:%S%.3fZ", time_zone="UTC")
+        < until - timedelta(hours=1)  # delivered well before the cut
+    )
+    assert set(later["EventId"]) <= set(cut["EventId"])
+
+
+def test_until_must_be_an_aware_instant(tmp_path):
+    with pytest.raises(UsageError, match="aware date and time"):
+        generate_events(str(tmp_path), agents=2, start=MONDAY, days=1, until=datetime(2026, 11, 2))
+
+
+# -- bytes pinned, and memory that does not grow with the roster ----------------------------------
+
+# sha256 over each file's relative path and sha256, for 4 agents over a Monday with seed 11, as
+# the generator before the subpackage (one file, a whole day in memory) wrote them: a change that
+# alters the bytes fails here (the bench's stored figures and the reference tests rely on them).
+PINNED = {
+    ("ndjson-gz", "date"): "ff1ad4070f0283cdcdf975d84dc353c8ad9725600cb78fe1f739293829b1e4ee",
+    ("parquet-pyarrow", "firehose"): (
+        "5d6fc421c5b48eb5bc94335272895436ad7aaf93e1746d420b20f67d97b061c8"
+    ),
+    ("mixed", "date"): "cf612e9c0853dca3c222cee2de6e9362fac36df296a0db7d7da8cd201770f384",
+    ("parquet", "ymd"): "981bcf32eec7565db5e01c619ba1e01e43808fecb15ac1d8cf2a5975e6ffe1ab",
+}
+
+
+@pytest.mark.parametrize(("shape", "layout"), list(PINNED))
+def test_the_bytes_written_are_pinned(tmp_path, shape, layout):
+    generate_events(
+        str(tmp_path), agents=4, start=MONDAY, days=1, seed=11, shape=shape, layout=layout
+    )
+    digest = hashlib.sha256()
+    for path in sorted(tmp_path.rglob("*")):
+        if path.is_file():
+            name = path.relative_to(tmp_path).as_posix().encode()
+            digest.update(name + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    assert digest.hexdigest() == PINNED[(shape, layout)]
+
+
+# Measured with parquet-pyarrow: the generator before the stream (a whole day in memory) peaked at
+# 764 MiB for 500 agents and 5,712 MiB for 5,000; the stream at 417 and 427 MiB.
+MEMORY_MARGIN = 400 * 2**20
+PEAK = """
+import sys
+from datetime import date
+from timecard.generate import generate_events
+generate_events(sys.argv[1], agents=int(sys.argv[2]), start=date(2026, 11, 2), days=1,
+                shape=sys.argv[3])
+with open("/proc/self/status") as status:
+    print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) * 1024)
+"""
+
+
+def _peak_bytes(root: Path, agents: int, shape: str) -> int:
+    """Peak RSS (VmHWM, read by the process itself) of a fresh process generating one day."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, str(root), str(agents), shape],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.split()[-1])
+
+
+def test_peak_memory_does_not_grow_with_the_roster(tmp_path):
+    """Ten times the agents (a day of 5,000 holds about 1.1 million events) within a margin of a
+    day of 500: the stream holds a window of events and a batch of records, never a day."""
+    small = _peak_bytes(tmp_path / "small", 500, "parquet-pyarrow")
+    large = _peak_bytes(tmp_path / "large", 5_000, "parquet-pyarrow")
+    assert large < small + MEMORY_MARGIN, (small, large)

@@ -1,7 +1,7 @@
 """The Login/Logout reports pages as a person uses them: what `make ui` starts (a real
 api-server with the plugin, scheduler, dag-processor and triggerer), headless Chromium (Debian's
 `chromium` and `chromium-driver`, driven by Selenium), the simple auth manager's login form, and
-the outputs of real DAG runs (tests/ui/conftest.py).
+the outputs of real DAG runs (tests/timecard/ui/conftest.py).
 
 Screenshots go to tests/artifacts/ui/ (not committed); docs/images/ holds the README's copies,
 which a run with TIMECARD_UPDATE_DOCS_IMAGES=1 rewrites.
@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pytest
 from selenium import webdriver
@@ -28,7 +29,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.airflow_processes import AirflowProcesses, component_environment, free_port
-from tests.ui.conftest import DAILY_ROWS, PASSWORDS, REPORT_DATE
+from tests.builders import DAGS, DAILY_ROWS, PASSWORDS, REPORT_DATE
 from timecard import storage
 from timecard.pipeline import ReportSpec, output_urls
 from timecard.settings import REPO_ROOT
@@ -45,7 +46,7 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--window-size=1600,1100",
 )
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "ui"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
 DAILY = f"/timecard/reports/daily-seoul/{REPORT_DATE}"
 SCHEDULED_DAGS = ("timecard_daily-seoul", "timecard_payroll")
 DOCS_IMAGES = REPO_ROOT / "docs" / "images"
@@ -62,7 +63,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(report_home, passwords_file, tmp_path_factory):
-    """What `make ui` starts (`timecard.ui_server`: api-server, scheduler, dag-processor and
+    """What `make ui` starts (`timecard.local_airflow`: api-server, scheduler, dag-processor and
     triggerer) on a free loopback port, on a copy of this session's metadata database (where the
     DAG runs of `report_home` are) and the same timecard home; stopped with Ctrl-C (SIGINT)
     afterwards, leaving no process behind. A copy, in a home of its own: the components write
@@ -93,7 +94,7 @@ def server(report_home, passwords_file, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("ui-server-logs") / "ui_server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "timecard.ui_server", "--port", str(port)],
+            [sys.executable, "-m", "timecard.local_airflow", "--port", str(port)],
             env=env,
             cwd=REPO_ROOT,
             stdout=log,
@@ -254,18 +255,26 @@ def test_the_table_pages_and_sorts(browser, server):
     assert [cell.text for cell in flagged] == ["b"]
 
 
+def wait_for_file(path: Path) -> Path:
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return path
+
+
 def test_download_csv_gives_the_complete_file(browser, server, downloads):
     browser.get(f"{server}{DAILY}?rows=25")
     browser.find_element(By.ID, "download").click()
-    downloaded = downloads / "Login_Logout report.csv"
-    deadline = time.monotonic() + 30
-    while not downloaded.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    # Named after the report and its window, so downloads do not collide in a folder.
+    downloaded = wait_for_file(downloads / f"Daily Seoul {REPORT_DATE}.csv")
     published = output_urls(
         ReportSpec("daily-seoul", "Daily Seoul", "Asia/Seoul", prefix="team/daily"), REPORT_DATE
     )
     assert downloaded.read_bytes() == storage.read_bytes(published["csv"])
     assert len(downloaded.read_text().splitlines()) == DAILY_ROWS + 1  # not just the 25 shown
+    browser.find_element(By.ID, "download-connect").click()  # Connect's own name, as an option
+    connect = wait_for_file(downloads / "Login_Logout report.csv")
+    assert connect.read_bytes() == downloaded.read_bytes()
 
 
 def test_copy_link_opens_the_same_output_inside_airflow(browser, server):
@@ -287,17 +296,40 @@ def pick(browser, kind: str, value: str) -> None:
     field.send_keys(value, Keys.ENTER)
 
 
-def generate(browser, server, name: str, routing_profile: str) -> str:
-    """Fill Generate for 2026-11-02 in Seoul, submit, and return the run page's address."""
+def set_date_time(browser, name: str, value: str) -> None:
+    """Set a `datetime-local` field, as its picker does (the picker itself is browser chrome
+    that WebDriver cannot click)."""
+    field = browser.find_element(By.NAME, name)
+    browser.execute_script(
+        "arguments[0].value = arguments[1];"
+        "arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+        field,
+        value,
+    )
+    assert field.get_attribute("value") == value
+
+
+def choose_zone(browser, zone: str) -> None:
+    """Type into the searchable time-zone field, as a person does, and leave it."""
+    field = browser.find_element(By.NAME, "timezone")
+    field.clear()
+    field.send_keys(zone, Keys.TAB)
+
+
+def generate(
+    browser, server, name: str, routing_profile: str | None, zone: str = "Asia/Seoul"
+) -> str:
+    """Fill Generate for 2026-11-02 in `zone`, submit, and return the run page's address."""
     browser.get(f"{server}/timecard/generate")
     field = browser.find_element(By.NAME, "name")
     field.clear()
     field.send_keys(name)
     Select(browser.find_element(By.NAME, "preset")).select_by_value("custom")
-    browser.find_element(By.NAME, "start").send_keys("2026-11-02T00:00")
-    browser.find_element(By.NAME, "end").send_keys("2026-11-03T00:00")
-    Select(browser.find_element(By.NAME, "timezone")).select_by_visible_text("Asia/Seoul")
-    pick(browser, "routing_profiles", routing_profile)
+    set_date_time(browser, "start", "2026-11-02T00:00")
+    set_date_time(browser, "end", "2026-11-03T00:00")
+    choose_zone(browser, zone)
+    if routing_profile:
+        pick(browser, "routing_profiles", routing_profile)
     browser.find_element(By.CSS_SELECTOR, "#generate button[type=submit]").click()
     wait(browser).until(ec.presence_of_element_located((By.ID, "run-state")))
     return browser.current_url
@@ -318,12 +350,10 @@ def test_pickers_offer_only_the_values_in_the_data_and_presets_lock_the_range(br
     assert offered == ["Billing", "Sales Inbound"]
     usernames = browser.find_elements(By.CSS_SELECTOR, "#known-agents option")
     assert len(usernames) == 36
-    pick(browser, "routing_profiles", "Billing")
-    pick(browser, "routing_profiles", "Support")  # not in the data: not taken
+    pick(browser, "routing_profiles", "billing")  # search and picking ignore letter case
     box = browser.find_element(By.NAME, "routing_profiles")
-    assert box.get_attribute("value") == "Billing"
+    assert box.get_attribute("value") == "Billing"  # written as the data spells it
     assert browser.current_url.endswith("/timecard/generate")  # Enter did not submit the form
-    browser.find_element(By.ID, "pick-routing_profiles").clear()
     start = browser.find_element(By.NAME, "start")
     assert not start.is_enabled()  # the default preset, "yesterday", locks the custom range
     Select(browser.find_element(By.NAME, "preset")).select_by_value("custom")
@@ -366,10 +396,50 @@ def test_a_paused_dag_run_page_says_so_and_who_can_unpause_it(browser, server):
         assert "The timecard_adhoc DAG is paused" in notice.text
         assert "airflow dags unpause timecard_adhoc" in notice.text
         assert browser.find_element(By.ID, "run-state").text == "queued"
+        # The tasks still to do, in the order they will run.
+        assert browser.find_element(By.ID, "run-count").text == "0 of 2 tasks done"
+        tasks = browser.find_elements(By.CSS_SELECTOR, "#run-tasks li")
+        states = [(li.get_attribute("data-task"), li.get_attribute("data-state")) for li in tasks]
+        assert states == [("plan_and_condense", "to do"), ("build_and_publish", "to do")]
         screenshot(browser, "run-paused", docs=True)
     finally:
         server.set_paused("timecard_adhoc", False)
     wait_for_report(browser)  # unpaused, the same page goes on to the report
+
+
+def test_a_failed_run_shows_which_task_failed_and_opens_its_log_in_airflow(browser, server):
+    """A window with no raw event file: planning refuses it at once (no retries), the run page
+    stops following the run and links the failed task's log, which opens in Airflow's UI."""
+    browser.get(f"{server}/timecard/generate")
+    Select(browser.find_element(By.NAME, "preset")).select_by_value("custom")
+    set_date_time(browser, "start", "2026-06-01T00:00")
+    set_date_time(browser, "end", "2026-06-02T00:00")
+    browser.find_element(By.CSS_SELECTOR, "#generate button[type=submit]").click()
+    notice = wait(browser, 240).until(ec.presence_of_element_located((By.ID, "run-failed")))
+    assert "nothing was published" in notice.text
+    run_page = browser.current_url
+    assert "/timecard/runs/manual__" in run_page  # the page stayed: no report to open
+    assert browser.find_element(By.ID, "run-state").text == "failed"
+    tasks = browser.find_elements(By.CSS_SELECTOR, "#run-tasks li")
+    assert [li.get_attribute("data-state") for li in tasks] == ["failed", "upstream_failed"]
+    # Only the task that ran has a log; it opens in the whole window, not in the iframe.
+    [log] = browser.find_elements(By.CSS_SELECTOR, "#run-tasks a.task-log")
+    assert log.get_attribute("target") == "_top"
+    run_id = unquote(run_page.rsplit("/runs/", 1)[1])
+    expected = f"{server}/dags/timecard_adhoc/runs/{quote(run_id, safe='')}/tasks/plan_and_condense"
+    assert log.get_attribute("href") == expected
+    screenshot(browser, "run-failed")
+    log.click()
+    # Airflow's own task instance page shows the task's log, with the refusal in it.
+    try:
+        wait(browser, 60).until(
+            lambda driver: (
+                "No raw event file exists" in driver.find_element(By.TAG_NAME, "body").text
+            )
+        )
+    finally:
+        screenshot(browser, "run-failed-log")
+    assert unquote(browser.current_url).startswith(unquote(expected))
 
 
 def test_the_table_fits_1366_px_inside_airflow_and_columns_can_be_hidden(browser, server):
@@ -385,7 +455,7 @@ def test_the_table_fits_1366_px_inside_airflow_and_columns_can_be_hidden(browser
             "return arguments[0].scrollWidth <= arguments[0].clientWidth", scroller
         )
         shown = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#report th")]
-        shown = [name.split(" (")[0] for name in shown if name]
+        shown = [name.splitlines()[0].split(" (")[0] for name in shown if name]
         assert shown[0] == "Username" and shown[-1] == "Last activity"
         assert "Agent ARN" not in shown
         assert rows(browser)[0].find_elements(By.TAG_NAME, "td")[0].text == "a"
@@ -419,15 +489,148 @@ def test_error_pages_have_the_navigation(browser, server, path, message):
     assert message in browser.find_element(By.CSS_SELECTOR, "p.error").text
     home = browser.find_element(By.CSS_SELECTOR, "header.top a.home")
     assert home.text == "Login/Logout reports"
+    # Inside the normal header: the signed-in user and the Generate link stay.
+    assert browser.find_element(By.ID, "user").text == "admin"
+    assert browser.find_element(By.LINK_TEXT, "Generate").is_displayed()
     browser.find_element(By.ID, "back").click()
     wait(browser).until(ec.presence_of_element_located((By.ID, "reports")))
 
 
-def test_save_as_saved_report_offers_the_yaml_and_the_command(browser, server):
-    browser.get(f"{server}/timecard/")
-    browser.find_element(By.CSS_SELECTOR, "#adhoc tbody tr:last-child a").click()
+def test_save_writes_a_definition_that_becomes_a_dag(browser, server, report_home):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from timecard.definitions import load_definition
+
+    written = report_home.path / "reports" / "seoul-daily-check.yaml"
+    browser.get(f"{server}/timecard/adhoc/{report_home.adhoc_id}/{REPORT_DATE}")
     browser.find_element(By.ID, "save-as").click()
-    command = browser.find_element(By.ID, "create-command").text
-    assert command.startswith("timecard reports create seoul-check --name 'Seoul check' ")
-    assert "name: " in browser.find_element(By.ID, "definition-yaml").text
+    slug = browser.find_element(By.NAME, "slug")
+    slug.clear()
+    slug.send_keys("seoul-daily-check")
+    browser.find_element(By.CSS_SELECTOR, "input[name=schedule][value=daily]").click()
     screenshot(browser, "save-as", docs=True)
+    try:
+        browser.find_element(By.ID, "save").click()
+        saved = wait(browser).until(ec.presence_of_element_located((By.ID, "saved")))
+        assert "timecard_seoul-daily-check" in saved.text
+        definition = load_definition(written)  # validated: it loads as the loader loads it
+        assert (definition.name, definition.routing_profiles) == ("Seoul check", ("Billing",))
+        assert definition.schedule == "daily" and definition.published
+        bag = DagBag(dag_folder=str(DAGS))  # the next parse of the reports folder
+        assert bag.import_errors == {} and "timecard_seoul-daily-check" in bag.dags
+        screenshot(browser, "saved")
+    finally:
+        written.unlink(missing_ok=True)
+
+
+def test_a_filter_typo_and_an_unadded_picker_entry_are_caught_before_the_run(browser, server):
+    browser.get(f"{server}/timecard/generate")
+    # Typed, not added: the submit stops and says so; nothing is dropped.
+    browser.find_element(By.ID, "pick-routing_profiles").send_keys("bil")
+    browser.find_element(By.CSS_SELECTOR, "#generate button[type=submit]").click()
+    message = wait(browser).until(ec.visibility_of_element_located((By.ID, "pending-error")))
+    assert message.text.startswith('Routing profiles: "bil" is typed but not added.')
+    assert browser.current_url.endswith("/timecard/generate")  # no run was started
+    # Enter adds it as typed (a chip in the box), marked as not in the data.
+    browser.find_element(By.ID, "pick-routing_profiles").send_keys(Keys.ENTER)
+    assert browser.find_element(By.NAME, "routing_profiles").get_attribute("value") == "bil"
+    status = browser.find_element(By.ID, "status-routing_profiles").text
+    assert (
+        status == '"bil" is not one of the 2 values in the data; it is checked when you generate.'
+    )
+    pick(browser, "agents", "agnet-06")
+    browser.find_element(By.CSS_SELECTOR, "#generate button[type=submit]").click()
+    problems = wait(browser).until(ec.presence_of_element_located((By.ID, "filter-problems")))
+    assert "Agents: 'agnet-06' matches no value in the data; closest known values: agent-06," in (
+        problems.text
+    )
+    assert (
+        "Routing profiles: 'bil' matches no value in the data; closest known values: Billing, "
+        "Sales Inbound." in problems.text
+    )
+    assert browser.find_element(By.NAME, "routing_profiles").get_attribute("value") == "bil"
+    screenshot(browser, "filter-typo", docs=True)
+
+
+def expected_yesterday(zone: str) -> str:
+    from datetime import UTC, datetime
+
+    from timecard.timerange import preset_range
+
+    # A date/time field's value leaves out seconds that are 0.
+    return preset_range("yesterday", zone, datetime.now(UTC)).local_start.strftime("%Y-%m-%dT%H:%M")
+
+
+def test_readable_windows_pickers_and_every_column_at_1366_px_in_new_york(browser, server):
+    browser.get(f"{server}/timecard/generate")
+    zone = browser.find_element(By.NAME, "timezone")
+    assert zone.get_attribute("list") == "zones"  # searchable: the browser filters as you type
+    assert browser.find_element(By.NAME, "start").get_attribute("type") == "datetime-local"
+    # The greyed start and end show the preset's dates, and follow the zone.
+    # Kiritimati (UTC+14) and Pago Pago (UTC-11) are 25 hours apart: "yesterday" is never
+    # the same date in both.
+    choose_zone(browser, "Pacific/Kiritimati")
+    wait(browser).until(
+        lambda d: (
+            d.find_element(By.NAME, "start").get_attribute("value")
+            == expected_yesterday("Pacific/Kiritimati")
+        )
+    )
+    kiritimati_start = browser.find_element(By.NAME, "start").get_attribute("value")
+    choose_zone(browser, "Pacific/Pago_Pago")
+    wait(browser).until(
+        lambda d: d.find_element(By.NAME, "start").get_attribute("value") != kiritimati_start
+    )
+    start = browser.find_element(By.NAME, "start").get_attribute("value")
+    end = browser.find_element(By.NAME, "end").get_attribute("value")
+    assert start.endswith("T00:00") and end.endswith("T00:00") and start < end
+    Select(browser.find_element(By.NAME, "preset")).select_by_value("last-24-hours")
+    wait(browser).until(lambda d: d.find_element(By.NAME, "start").get_attribute("value") != start)
+
+    generate(browser, server, "New York check", "Sales Inbound", zone="America/New_York")
+    report = wait_for_report(browser)
+    window = browser.find_element(By.ID, "window").text
+    assert window == "2026-11-02 00:00 to 2026-11-03 00:00 (America/New_York), 1 day"
+    browser.set_window_size(1366, 900)
+    try:
+        framed = report.replace(
+            f"{server}/timecard", f"{server}/plugin/login-logout-reports/timecard"
+        )
+        browser.get(framed)
+        enter_plugin_frame(browser)
+        scroller = wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".scroll")))
+        wait(browser).until(lambda d: len(rows(d)) > 0)
+        assert browser.execute_script(
+            "return arguments[0].scrollWidth <= arguments[0].clientWidth", scroller
+        )
+        shown = [th for th in browser.find_elements(By.CSS_SELECTOR, "#report th") if th.text]
+        last = shown[-1]
+        assert last.text.startswith("Last activity")
+        assert browser.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            "return r.right <= document.documentElement.clientWidth;",
+            last,
+        )
+        browser.switch_to.default_content()
+        screenshot(browser, "report-view-new-york")
+        enter_plugin_frame(browser)
+        browser.find_element(By.LINK_TEXT, "Timeline").click()
+        chart = wait(browser).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, "#logged-in-chart svg"))
+        )
+        # Every axis label lies inside its chart: the last one is not clipped.
+        assert browser.execute_script(
+            "const box = arguments[0].getBoundingClientRect();"
+            "return [...arguments[0].querySelectorAll('text.axis')].every((t) => {"
+            "  const r = t.getBoundingClientRect();"
+            "  return r.left >= box.left - 0.5 && r.right <= box.right + 0.5; });",
+            chart,
+        )
+        browser.switch_to.default_content()
+        screenshot(browser, "timeline-new-york")
+    finally:
+        browser.set_window_size(1600, 1100)
+    # The dates list shows each output's window and rows.
+    browser.get(report.rsplit("/", 1)[0])
+    [row] = browser.find_elements(By.CSS_SELECTOR, "#dates tbody tr")
+    assert "2026-11-02 00:00 to 2026-11-03 00:00 (America/New_York), 1 day" in row.text

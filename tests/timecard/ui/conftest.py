@@ -16,22 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import event, write_ndjson
-
-DAGS = Path(__file__).resolve().parents[2] / "dags"
-REPORT_DATE = "2026-11-02"
-# The run at 00:00 Seoul on 2026-11-03 covers 2026-11-02 in Seoul: [11-01T15:00Z, 11-02T15:00Z).
-RUN_DAY_MIDNIGHT = datetime(2026, 11, 2, 15, tzinfo=UTC)
-ADHOC_CONF = {
-    "name": "Seoul check",
-    "preset": "custom",
-    "start": "2026-11-02T00:00:00",
-    "end": "2026-11-03T00:00:00",
-    "timezone": "Asia/Seoul",
-    "routing_profiles": ["Billing"],
-}
-DAILY_ROWS = 37
-PASSWORDS = {"admin": "admin-password", "viewer": "viewer-password", "editor": "editor-password"}
+# The constants the route and browser tests share with this home live in tests/builders.py.
+from tests.builders import ADHOC_CONF, DAGS, PASSWORDS, RUN_DAY_MIDNIGHT, event, write_ndjson
 
 DEFINITIONS = {
     "daily-seoul": (
