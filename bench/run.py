@@ -1,21 +1,26 @@
 """timecard against a tuned DuckDB query, side by side on the same raw files, per input kind.
 
-    make bench         # .venv/bin/python -m bench.run --workload standard
+    make bench         # the standard workload (three lines) and the scale workload
     make bench-quick   # .venv/bin/python -m bench.run --workload quick (what tests/bench runs)
     .venv/bin/python -m bench.run --workload standard --agents 1000 --kinds ndjson-gz
+    .venv/bin/python -m bench.run --workload scale --repeat 1
 
 Each input kind is generated once under bench/data/<workload>/<kind>/events, as real pipelines
 land it (`timecard generate-events --shape ... --layout firehose`), unless a matching set is
-there (a marker file records the generator's parameters). Then, in each repetition and for each
-kind, in fresh processes:
+there (a marker file records the generator's parameters). The compacted kind is made from the
+Firehose Parquet files instead, each day rewritten into one file (`bench/compact.py`). Then, in
+each repetition and for each kind, in fresh processes:
 
-1. cold: the daily report for 2026-10-31 UTC (31-day lookback) with an empty cache, while the
-   raw partition of 2026-11-01 is withheld (renamed to a hidden folder, which readers skip);
+1. cold: the daily report for 2026-10-31 UTC (the workload's lookback: 31 days, 7 at scale)
+   with an empty cache, while the raw partition of 2026-11-01 is withheld (renamed to a hidden
+   folder, which readers skip);
 2. duckdb: the same report by the tuned query in `bench/duckdb_tuned.py`, from the raw files;
    its CSV must equal timecard's byte for byte, or the benchmark fails;
-3. nightly: 2026-11-01 arrives, and its daily report runs on the cold run's cache (yesterday's
+3. at scale only, the cold report again with its raw days condensed as shards by 1, then 2
+   worker processes at once (as mapped tasks on Celery workers), then combined: same CSV;
+4. nightly: 2026-11-01 arrives, and its daily report runs on the cold run's cache (yesterday's
    parts present, one new raw day to condense);
-4. rerun: the same nightly report again from the `timecard report` command line, every part
+5. rerun: the same nightly report again from the `timecard report` command line, every part
    cached: the whole process's wall time, interpreter start-up and imports included.
 
 Wall time and peak RSS of every process are taken from outside (`os.wait4`); `seconds` is the
@@ -28,6 +33,8 @@ Results go to bench/results/<workload>.json; the markdown table on stdout is the
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -47,13 +54,14 @@ from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
+from bench import compact
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_ROOT = REPO_ROOT / "bench" / "data"
 RESULTS_ROOT = REPO_ROOT / "bench" / "results"
 
-# The calendar of every workload: 32 raw days, the report window on the second to last.
-START = date(2026, 10, 1)
-DAYS = 32
+# The calendar of every workload: the report window is 2026-10-31 UTC, its lookback days before
+# it, and 2026-11-01 arrives for the nightly report. The raw days end on the arriving day.
 REPORT_DAY = date(2026, 10, 31)
 ARRIVING_DAY = date(2026, 11, 1)  # withheld for the cold report; the nightly report's window
 LAYOUT = "firehose"
@@ -61,23 +69,39 @@ LAYOUT = "firehose"
 
 @dataclass(frozen=True)
 class Kind:
-    name: str  # the generator's --shape
+    name: str
     label: str
-    cold_target: float | None  # the largest cold / DuckDB ratio that meets the issue's target
+    shape: str  # the generator's --shape
+    # Made from another kind's files rather than generated: each day compacted into one file.
+    compacted_from: str | None = None
 
 
 KINDS = {
     kind.name: kind
     for kind in (
-        Kind("ndjson-gz", "gzipped NDJSON", 0.5),
-        Kind("concatenated", "concatenated JSON (Firehose's default)", None),
-        Kind("parquet-pyarrow", "nested Parquet by pyarrow (dictionary, snappy)", 0.5),
-        Kind("parquet-glue-string", "Parquet, snapshots as JSON text (Glue string)", None),
+        Kind("ndjson-gz", "gzipped NDJSON", "ndjson-gz"),
+        Kind("concatenated", "concatenated JSON (Firehose's default)", "concatenated"),
+        Kind(
+            "parquet-pyarrow", "nested Parquet by pyarrow (dictionary, snappy)", "parquet-pyarrow"
+        ),
+        Kind(
+            "parquet-compacted",
+            "the same compacted: one file a day, default row groups",
+            "parquet-pyarrow",
+            compacted_from="parquet-pyarrow",
+        ),
+        Kind(
+            "parquet-glue-string",
+            "Parquet, snapshots as JSON text (Glue string)",
+            "parquet-glue-string",
+        ),
     )
 }
-NIGHTLY_TARGET = 0.15  # nightly / DuckDB
+# The issue's targets, for every input kind (issue 21).
+COLD_TARGET = 0.5  # cold / DuckDB
+NIGHTLY_TARGET = 0.1  # nightly / DuckDB
 RERUN_TARGET_SECONDS = 0.5
-PEAK_RSS_TARGET_BYTES = 600_000_000
+PEAK_RSS_TARGET_BYTES = 500_000_000
 
 
 @dataclass(frozen=True)
@@ -85,19 +109,29 @@ class Workload:
     name: str
     agents: int
     seed: int = 0
+    lookback_days: int = 31
+    days: int = 32  # raw days, the last one arriving
+    # The kinds `--kinds` defaults to, and the shard-worker counts each is also measured with.
+    kinds: tuple[str, ...] = tuple(KINDS)
+    shard_workers: tuple[int, ...] = ()
+    # The issue's peak RSS target: 500 MB at the standard workload; a 50,000-agent day under 1 GB.
+    peak_rss_target_bytes: int = PEAK_RSS_TARGET_BYTES
+
+    @property
+    def start(self) -> date:
+        return ARRIVING_DAY - timedelta(days=self.days - 1)
 
     def generator_parameters(self, kind: str) -> dict:
         """What decides the generated bytes: arguments, generator source and Polars version
         (the generator's randomness hashes with Polars, stable within one version only)."""
-        source = (REPO_ROOT / "timecard" / "generate.py").read_bytes()
         return {
             "agents": self.agents,
-            "start": START.isoformat(),
-            "days": DAYS,
+            "start": self.start.isoformat(),
+            "days": self.days,
             "seed": self.seed,
             "shape": kind,
             "layout": LAYOUT,
-            "generator_sha256": hashlib.sha256(source).hexdigest(),
+            "generator_sha256": source_sha256(REPO_ROOT / "timecard" / "generate"),
             "polars": version("polars"),
         }
 
@@ -108,10 +142,33 @@ class Workload:
         return self.folder(kind) / "events"
 
 
+def source_sha256(module: Path) -> str:
+    """The sha256 of a module's source: `module.py`, or every `.py` file of the package."""
+    files = [module.with_suffix(".py")] if module.with_suffix(".py").exists() else []
+    files += sorted(module.rglob("*.py")) if module.is_dir() else []
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 WORKLOADS = {
     "standard": Workload("standard", agents=5_000),
     # The size the suite runs (tests/bench): every kind, every step, in about a minute.
     "quick": Workload("quick", agents=40),
+    # A large contact center: 50,000 agents (about 12M events a day) as Firehose lands them and
+    # compacted, each cold report also condensed by 1 and by 2 shard workers. 9 days: the report
+    # day, its 7 lookback days and the arriving day.
+    "scale": Workload(
+        "scale",
+        agents=50_000,
+        lookback_days=7,
+        days=9,
+        kinds=("parquet-pyarrow", "parquet-compacted"),
+        shard_workers=(1, 2),
+        peak_rss_target_bytes=1_000_000_000,
+    ),
 }
 
 
@@ -127,10 +184,21 @@ def ensure_events(workload: Workload, kind: str, reuse_data: bool = False) -> di
     the generator's counts (events, files, bytes). With `reuse_data`, files made by another
     version of the generator are kept, as long as the rest of the parameters match.
 
+    A compacted kind is made from its source kind's files (generated first if need be), each
+    day rewritten into one file by `bench.compact`.
+
     The marker is written after the files, so an interrupted generation is redone.
     """
     marker = workload.folder(kind) / "generator.json"
-    wanted = workload.generator_parameters(kind)
+    source = KINDS[kind].compacted_from
+    if source:
+        wanted = workload.generator_parameters(KINDS[kind].shape) | {
+            "compacted_from": source,
+            "compaction_sha256": source_sha256(REPO_ROOT / "bench" / "compact"),
+            "row_group_rows": compact.DEFAULT_ROW_GROUP_ROWS,
+        }
+    else:
+        wanted = workload.generator_parameters(KINDS[kind].shape)
     if marker.exists():
         recorded = json.loads(marker.read_text())
 
@@ -142,18 +210,31 @@ def ensure_events(workload: Workload, kind: str, reuse_data: bool = False) -> di
             if recorded["parameters"] != wanted:
                 progress(f"{kind}: reusing files made by another generator version (--reuse-data)")
             return recorded["counts"]
-    progress(f"generating {kind} for {workload.name}: {workload.agents:,} agents, {DAYS} days")
     marker.unlink(missing_ok=True)
     shutil.rmtree(workload.events_root(kind), ignore_errors=True)
     started = time.perf_counter()
-    command = [
-        *("-m", "timecard.cli", "generate-events", "--out", str(workload.events_root(kind))),
-        *("--agents", str(workload.agents), "--start", START.isoformat(), "--days", str(DAYS)),
-        *("--seed", str(workload.seed), "--shape", kind, "--layout", LAYOUT),
-    ]
-    generated = run_python(command).stderr.strip()
-    progress(f"{generated} ({time.perf_counter() - started:.0f} s)")
-    counts = generator_counts(generated)
+    if source:
+        ensure_events(workload, source, reuse_data)
+        restore_withheld(workload.events_root(source), ARRIVING_DAY)
+        progress(f"compacting {source} into one file a day for {workload.name}")
+        command = ["-m", "bench.compact", str(workload.events_root(source))]
+        generated = run_python([*command, str(workload.events_root(kind))]).stdout.strip()
+        counts = json.loads(generated)
+        progress(f"compacted: {counts} ({time.perf_counter() - started:.0f} s)")
+    else:
+        progress(
+            f"generating {kind} for {workload.name}: {workload.agents:,} agents, "
+            f"{workload.days} days"
+        )
+        command = [
+            *("-m", "timecard.cli", "generate-events", "--out", str(workload.events_root(kind))),
+            *("--agents", str(workload.agents), "--start", workload.start.isoformat()),
+            *("--days", str(workload.days), "--seed", str(workload.seed)),
+            *("--shape", KINDS[kind].shape, "--layout", LAYOUT),
+        ]
+        generated = run_python(command).stderr.strip()
+        progress(f"{generated} ({time.perf_counter() - started:.0f} s)")
+        counts = generator_counts(generated)
     marker.write_text(
         json.dumps({"parameters": wanted, "generated": generated, "counts": counts}, indent=2)
         + "\n"
@@ -231,28 +312,65 @@ def fail_with(arguments: list[str], code: int, stderr: str) -> None:
     )
 
 
+def _started(arguments: list[str], out, err) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, *arguments], cwd=REPO_ROOT, stdout=out, stderr=err)
+
+
+def timed_processes(commands: list[list[str]]) -> list[tuple[str, dict]]:
+    """Run `python ARGUMENTS` for each command at once (one process each, as Celery workers would
+    run them); each one's stdout, and its wall time, peak RSS and the load average around it,
+    taken from outside."""
+    load_before = os.getloadavg()[0]
+    with contextlib.ExitStack() as files:
+        outputs = [
+            (
+                files.enter_context(tempfile.TemporaryFile()),
+                files.enter_context(tempfile.TemporaryFile()),
+            )
+            for _ in commands
+        ]
+        started = time.perf_counter()
+        running = {
+            _started(arguments, out, err).pid: index
+            for index, (arguments, (out, err)) in enumerate(zip(commands, outputs, strict=True))
+        }
+        finished: dict[int, tuple[int, float, int, float]] = {}
+        while running:
+            pid, status, usage = os.wait4(-1, 0)
+            if pid in running:
+                index = running.pop(pid)
+                exit_code = os.waitstatus_to_exitcode(status)
+                wall = time.perf_counter() - started
+                # CPU time of the process and of the processes it waited for (its workers).
+                cpu = usage.ru_utime + usage.ru_stime
+                finished[index] = exit_code, wall, usage.ru_maxrss * 1024, cpu
+        results = []
+        for index, (out, err) in enumerate(outputs):
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read().decode(), err.read().decode()
+            exit_code, wall, peak, cpu = finished[index]
+            if exit_code != 0:
+                fail_with(commands[index], exit_code, stderr)
+            results.append(
+                (
+                    stdout,
+                    {
+                        "wall_seconds": wall,
+                        "peak_rss_bytes": peak,  # Linux reports KiB
+                        "cpu_seconds": cpu,
+                        "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                    },
+                )
+            )
+    return results
+
+
 def timed_process(arguments: list[str]) -> tuple[str, dict]:
     """Run `python ARGUMENTS`; its stdout, and its wall time, peak RSS and the load average
     around it, taken from outside."""
-    load_before = os.getloadavg()[0]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, *arguments], cwd=REPO_ROOT, stdout=out, stderr=err
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if process.returncode != 0:
-        fail_with(arguments, process.returncode, stderr)
-    return stdout, {
-        "wall_seconds": wall,
-        "peak_rss_bytes": usage.ru_maxrss * 1024,  # Linux reports KiB
-        "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-    }
+    [result] = timed_processes([arguments])
+    return result
 
 
 def measure(step: str, *arguments: str) -> dict:
@@ -260,23 +378,83 @@ def measure(step: str, *arguments: str) -> dict:
     return json.loads(stdout) | outside
 
 
-def rerun_from_command_line(events_root: Path, day: date, cache: str, csv: Path) -> dict:
+def rerun_from_command_line(
+    events_root: Path, day: date, lookback_days: int, cache: str, csv: Path
+) -> dict:
     start = datetime.combine(day, datetime.min.time(), UTC)
     _, outside = timed_process(
         [
             *("-m", "timecard.cli", "report", "--events", str(events_root)),
             *("--start", start.isoformat(), "--end", (start + timedelta(days=1)).isoformat()),
-            *("--tz", "UTC", "--lookback-days", "31", "--max-rows", "10000000"),
+            *("--tz", "UTC", "--lookback-days", str(lookback_days), "--max-rows", "10000000"),
             *("--layout", LAYOUT, "--cache", cache, "--out", str(csv)),
         ]
     )
     return outside | {"seconds": outside["wall_seconds"]}
 
 
-def run_repetition(events_root: Path, scratch: Path) -> dict[str, dict]:
+def sharded_cold(
+    events: tuple[str, ...], report_day: tuple[str, ...], workers: int, scratch: Path
+) -> dict:
+    """The cold report with its raw days condensed as shards by `workers` processes, as that
+    many Celery workers (or pods) run the mapped shard tasks: a planning process, the workers
+    at once (each condensing its share of the shards), then one process combining the shards
+    and building the report. `seconds` is the sum of the three stages' wall times (the
+    workers' stage lasts as long as its slowest worker); peak RSS is the largest process's."""
+    cache = str(scratch / f"cache-{workers}-shard-workers")
+    plan = str(scratch / f"shards-{workers}.json")
+    shutil.rmtree(cache, ignore_errors=True)
+    common = (*events, *report_day, "--cache", cache, "--plan", plan)
+    planned = measure("shard-plan", *common, "--workers", str(workers))
+    condensed = [
+        json.loads(stdout) | outside
+        for stdout, outside in timed_processes(
+            [
+                ["-m", "bench.measure", "shard-worker", *common, "--worker", str(worker)]
+                for worker in range(workers)
+            ]
+        )
+    ]
+    csv = str(scratch / f"cold-{workers}-shard-workers.csv")
+    reported = measure("shard-report", *common, "--csv", csv)
+    if reported["parts_condensed"]:
+        sys.exit(
+            f"bench: after combining the shards, the report condensed "
+            f"{reported['parts_condensed']} "
+            "parts itself: the shards did not give it every part it needs."
+        )
+    stages = [planned, *condensed, reported]
+
+    def total(measure_: str) -> float:
+        slowest = max(worker[measure_] for worker in condensed)
+        return planned[measure_] + slowest + reported[measure_]
+
+    return {
+        "seconds": total("seconds"),  # the work alone, as for the one-process cold report
+        "wall_seconds": total("wall_seconds"),
+        "cpu_seconds": sum(stage["cpu_seconds"] for stage in stages),
+        "peak_rss_bytes": max(stage["peak_rss_bytes"] for stage in stages),
+        "worker_peak_rss_bytes": max(worker["peak_rss_bytes"] for worker in condensed),
+        "shards": planned["shards"],
+        "workers": [
+            {key: worker[key] for key in ("seconds", "wall_seconds", "peak_rss_bytes", "shards")}
+            for worker in condensed
+        ],
+        "plan_seconds": planned["wall_seconds"],
+        "report_seconds": reported["wall_seconds"],
+        "load": [planned["load"][0], reported["load"][1]],
+        "rows": reported["rows"],
+    }
+
+
+def shard_step(workers: int) -> str:
+    return f"cold, {workers} shard worker{'s' if workers > 1 else ''}"
+
+
+def run_repetition(workload: Workload, events_root: Path, scratch: Path) -> dict[str, dict]:
     """One measurement of each step. The nightly report reuses the cold report's cache, so each
     repetition starts from an empty one."""
-    events = ("--events", str(events_root))
+    events = ("--events", str(events_root), "--lookback-days", str(workload.lookback_days))
     cache = str(scratch / "cache")
     shutil.rmtree(cache, ignore_errors=True)
     measured = {}
@@ -288,14 +466,30 @@ def run_repetition(events_root: Path, scratch: Path) -> dict[str, dict]:
         measured["duckdb"] = measure(
             "duckdb", *events, *report_day, "--csv", str(scratch / "duckdb.csv")
         )
+        for workers in workload.shard_workers:
+            measured[shard_step(workers)] = sharded_cold(events, report_day, workers, scratch)
     nightly_day = ("--day", ARRIVING_DAY.isoformat())
     measured["nightly"] = measure(
         "report", *events, *nightly_day, "--cache", cache, "--csv", str(scratch / "nightly.csv")
     )
     measured["rerun"] = rerun_from_command_line(
-        events_root, ARRIVING_DAY, cache, scratch / "rerun.csv"
+        events_root, ARRIVING_DAY, workload.lookback_days, cache, scratch / "rerun.csv"
     )
     return measured
+
+
+def csvs_agree(workload: Workload, scratch: Path) -> bool:
+    """timecard's cold CSV is DuckDB's and every sharded cold run's; the rerun's is the
+    nightly's."""
+    cold = (scratch / "cold.csv").read_bytes()
+    sharded = [
+        (scratch / f"cold-{workers}-shard-workers.csv").read_bytes()
+        for workers in workload.shard_workers
+    ]
+    nightly, rerun = (scratch / "nightly.csv").read_bytes(), (scratch / "rerun.csv").read_bytes()
+    return all(csv == cold for csv in [(scratch / "duckdb.csv").read_bytes(), *sharded]) and (
+        nightly == rerun
+    )
 
 
 def run_kind(workload: Workload, kind: str, repeat: int, reuse_data: bool = False) -> dict:
@@ -307,13 +501,8 @@ def run_kind(workload: Workload, kind: str, repeat: int, reuse_data: bool = Fals
     with tempfile.TemporaryDirectory(prefix="scratch-", dir=workload.folder(kind)) as root:
         scratch = Path(root)
         for number in range(1, repeat + 1):
-            measured = run_repetition(events_root, scratch)
-            timecard_csv = (scratch / "cold.csv").read_bytes()
-            duckdb_csv = (scratch / "duckdb.csv").read_bytes()
-            nightly_csv = (scratch / "nightly.csv").read_bytes()
-            csv_checks.append(
-                timecard_csv == duckdb_csv and nightly_csv == (scratch / "rerun.csv").read_bytes()
-            )
+            measured = run_repetition(workload, events_root, scratch)
+            csv_checks.append(csvs_agree(workload, scratch))
             if not csv_checks[-1]:
                 keep_disagreement(workload, kind, scratch)
             repetitions.append(measured)
@@ -326,8 +515,8 @@ def run_kind(workload: Workload, kind: str, repeat: int, reuse_data: bool = Fals
 
 def keep_disagreement(workload: Workload, kind: str, scratch: Path) -> None:
     RESULTS_ROOT.mkdir(parents=True, exist_ok=True)
-    for name in ("cold", "duckdb", "nightly", "rerun"):
-        shutil.copy(scratch / f"{name}.csv", RESULTS_ROOT / f"{workload.name}-{kind}-{name}.csv")
+    for csv in scratch.glob("*.csv"):
+        shutil.copy(csv, RESULTS_ROOT / f"{workload.name}-{kind}-{csv.name}")
 
 
 # -- summary -------------------------------------------------------------------------------------
@@ -340,29 +529,52 @@ def spread(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def summarize_kind(kind: Kind, outcome: dict) -> dict:
+def _ratio_to_duckdb(
+    repetitions: list[dict], step: str, target: float | None, figure: str = "seconds"
+) -> dict:
+    """The ratio of medians, and the spread of the ratios within a repetition, whose
+    measurements ran back to back under about the same machine load. `figure` is `seconds`
+    (the work's wall time) or `cpu_seconds` (the process's CPU time, its workers' included:
+    steadier than wall time on a machine other jobs load)."""
+    paired = [r[step][figure] / r["duckdb"][figure] for r in repetitions]
+    value = statistics.median(r[step][figure] for r in repetitions) / statistics.median(
+        r["duckdb"][figure] for r in repetitions
+    )
+    return {
+        "value": value,
+        "per_repetition": spread(paired),
+        "target": target,
+        "met": None if target is None else value <= target,
+    }
+
+
+def summarize_kind(workload: Workload, kind: Kind, outcome: dict) -> dict:
     repetitions = outcome["repetitions"]
     seconds = {step: spread([r[step]["seconds"] for r in repetitions]) for step in STEPS}
     peak_rss = {step: max(r[step]["peak_rss_bytes"] for r in repetitions) for step in STEPS}
     # timecard's JSON scans run in worker processes; their own peak, per worker.
     worker_rss = max(r[step].get("worker_peak_rss_bytes", 0) for r in repetitions for step in STEPS)
-    loads = [load for r in repetitions for step in STEPS for load in r[step]["load"]]
-    ratios = {}
-    for name, numerator, target in (
-        ("cold / DuckDB", "cold", kind.cold_target),
-        ("nightly / DuckDB", "nightly", NIGHTLY_TARGET),
-    ):
-        # The ratio of medians, and the spread of the ratios within a repetition, whose
-        # measurements ran back to back under about the same machine load.
-        paired = [r[numerator]["seconds"] / r["duckdb"]["seconds"] for r in repetitions]
-        value = seconds[numerator]["median"] / seconds["duckdb"]["median"]
-        ratios[name] = {
-            "value": value,
-            "per_repetition": spread(paired),
-            "target": target,
-            "met": None if target is None else value <= target,
-        }
+    loads = [load for r in repetitions for step in r for load in r[step]["load"]]
+    ratios = {
+        "cold / DuckDB": _ratio_to_duckdb(repetitions, "cold", COLD_TARGET),
+        "nightly / DuckDB": _ratio_to_duckdb(repetitions, "nightly", NIGHTLY_TARGET),
+        "cold / DuckDB, CPU time": _ratio_to_duckdb(repetitions, "cold", None, "cpu_seconds"),
+    }
     timecard_peak = max(worker_rss, *(peak_rss[step] for step in TIMECARD_STEPS))
+    sharded = {}
+    for workers in workload.shard_workers:
+        step = shard_step(workers)
+        runs = [r[step] for r in repetitions]
+        sharded[step] = {
+            "workers": workers,
+            "shards": runs[0]["shards"],
+            "seconds": spread([run["seconds"] for run in runs]),
+            "wall_seconds": spread([run["wall_seconds"] for run in runs]),
+            "cpu_seconds": spread([run["cpu_seconds"] for run in runs]),
+            "cold / DuckDB": _ratio_to_duckdb(repetitions, step, COLD_TARGET),
+            "peak_rss_bytes": max(run["peak_rss_bytes"] for run in runs),
+            "worker_peak_rss_bytes": max(run["worker_peak_rss_bytes"] for run in runs),
+        }
     counts = outcome["counts"]
     first = repetitions[0]
     return {
@@ -386,23 +598,33 @@ def summarize_kind(kind: Kind, outcome: dict) -> dict:
         },
         "timecard_peak_rss": {
             "bytes": timecard_peak,
-            "target_bytes": PEAK_RSS_TARGET_BYTES,
-            "met": timecard_peak <= PEAK_RSS_TARGET_BYTES,
+            "target_bytes": workload.peak_rss_target_bytes,
+            "met": timecard_peak <= workload.peak_rss_target_bytes,
         },
+        "sharded": sharded,
         "repetitions": repetitions,
     }
 
 
 def summarize(workload: Workload, repeat: int, environment: dict, outcomes: dict) -> dict:
     return {
-        "workload": {"name": workload.name, "agents": workload.agents, "seed": workload.seed},
+        "workload": {
+            "name": workload.name,
+            "agents": workload.agents,
+            "seed": workload.seed,
+            "days": workload.days,
+            "lookback_days": workload.lookback_days,
+        },
         "command": f".venv/bin/python -m bench.run --workload {workload.name} "
         f"--agents {workload.agents} --kinds {','.join(outcomes)} --repeat {repeat}",
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         **environment,
         "repeat": repeat,
         "days": {"report": REPORT_DAY.isoformat(), "arriving": ARRIVING_DAY.isoformat()},
-        "kinds": {name: summarize_kind(KINDS[name], outcome) for name, outcome in outcomes.items()},
+        "kinds": {
+            name: summarize_kind(workload, KINDS[name], outcome)
+            for name, outcome in outcomes.items()
+        },
     }
 
 
@@ -447,48 +669,76 @@ def _time(figures: dict) -> str:
 
 def _ratio(ratio: dict) -> str:
     spread_ = ratio["per_repetition"]
-    return f"{ratio['value']:.2f} ({spread_['min']:.2f}–{spread_['max']:.2f})"
+    text = f"{ratio['value']:.2f} ({spread_['min']:.2f}–{spread_['max']:.2f})"
+    return text if ratio["target"] is None else f"{text} ≤ {ratio['target']}: {_met(ratio['met'])}"
 
 
 def _met(met: bool | None) -> str:
     return "—" if met is None else "yes" if met else "**no**"
 
 
+def _mb(size: float) -> str:
+    return f"{size / 1e6:,.0f}"
+
+
 def markdown(results: dict) -> str:
     machine, workload, code = results["machine"], results["workload"], results["code"]
+    lookback = workload.get("lookback_days", 31)
     lines = [
-        f"**{workload['name']} workload, {workload['agents']:,} agents × {DAYS} days**, "
-        f"{results['repeat']} repetitions; report {REPORT_DAY} UTC with a 31-day lookback "
-        f"(cold: empty cache, {ARRIVING_DAY} withheld), then nightly {ARRIVING_DAY} on that "
-        f"cache, then the same again from the command line (rerun). Times are medians "
-        f"(min–max); ratios are of medians (range of the per-repetition ratios).",
+        f"**{workload['name']} workload, {workload['agents']:,} agents × "
+        f"{workload.get('days', 32)} days**, {results['repeat']} repetitions; report "
+        f"{REPORT_DAY} UTC with a {lookback}-day lookback (cold: empty cache, {ARRIVING_DAY} "
+        f"withheld), then nightly {ARRIVING_DAY} on that cache, then the same again from the "
+        f"command line (rerun). Times are medians (min–max); ratios are of medians (range of the "
+        "per-repetition ratios). **no** marks a missed target.",
         "",
         "| input kind | bytes/event | events | cold | tuned DuckDB | cold / DuckDB "
-        "| nightly | nightly / DuckDB | rerun (process wall) | peak RSS cold / nightly / rerun "
-        "/ DuckDB | load | CSVs equal |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| CPU time: cold / DuckDB | nightly | nightly / DuckDB | rerun (process wall) "
+        "| peak RSS cold / nightly / rerun / DuckDB | load | CSVs equal |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, kind in results["kinds"].items():
         seconds, rss, ratios = kind["seconds"], kind["peak_rss_bytes"], kind["ratios"]
-        cold_target = ratios["cold / DuckDB"]["target"]
-        memory = " / ".join(f"{rss[step] / 1e6:,.0f}" for step in STEPS if step != "duckdb")
+        memory = " / ".join(_mb(rss[step]) for step in TIMECARD_STEPS)
         workers = kind.get("worker_peak_rss_bytes") or 0
-        memory += f" / DuckDB {rss['duckdb'] / 1e6:,.0f} MB"
+        memory += f" / DuckDB {_mb(rss['duckdb'])} MB"
         if workers:
-            memory += f"; each JSON scan worker {workers / 1e6:,.0f} MB"
+            memory += f"; each JSON scan worker {_mb(workers)} MB"
+        peak = kind["timecard_peak_rss"]
         lines.append(
             f"| {name}: {kind['label']} | {kind['bytes_per_event']:,.0f} | {kind['events']:,} "
             f"| {_time(seconds['cold'])} | {_time(seconds['duckdb'])} "
-            f"| {_ratio(ratios['cold / DuckDB'])}"
-            + (f" ≤ {cold_target}: {_met(ratios['cold / DuckDB']['met'])}" if cold_target else "")
-            + f" | {_time(seconds['nightly'])} | {_ratio(ratios['nightly / DuckDB'])} "
-            f"≤ {NIGHTLY_TARGET}: {_met(ratios['nightly / DuckDB']['met'])} "
+            f"| {_ratio(ratios['cold / DuckDB'])} "
+            f"| {_ratio(ratios['cold / DuckDB, CPU time'])} "
+            f"| {_time(seconds['nightly'])} | {_ratio(ratios['nightly / DuckDB'])} "
             f"| {_time(seconds['rerun'])} ≤ {RERUN_TARGET_SECONDS} s: {_met(kind['rerun']['met'])} "
-            f"| {memory} "
-            f"(≤ {PEAK_RSS_TARGET_BYTES / 1e6:,.0f}: {_met(kind['timecard_peak_rss']['met'])}) "
+            f"| {memory} (≤ {_mb(peak['target_bytes'])}: {_met(peak['met'])}) "
             f"| {kind['load']['min']:.1f}–{kind['load']['max']:.1f} "
             f"| {'yes' if kind['csv_equal'] else '**NO**'} ({kind['report_rows']['cold']:,} rows) |"
         )
+    sharded_kinds = {name: kind for name, kind in results["kinds"].items() if kind.get("sharded")}
+    if sharded_kinds:
+        lines += [
+            "",
+            "The cold report again with its raw days condensed as shards by separate worker "
+            "processes, as mapped tasks on that many Celery workers: a planning process, the "
+            "workers at once, then one process combining the shards and building the report "
+            "(times: the three stages' work; peak RSS: the largest process, and the largest "
+            "worker). Its CSV must equal the one-process cold report's.",
+            "",
+            "| input kind | workers | shards | cold | cold / DuckDB | process wall "
+            "| CPU time, all processes | peak RSS (largest worker) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, kind in sharded_kinds.items():
+            for shard in kind["sharded"].values():
+                lines.append(
+                    f"| {name} | {shard['workers']} | {shard['shards']} "
+                    f"| {_time(shard['seconds'])} | {_ratio(shard['cold / DuckDB'])} "
+                    f"| {_time(shard['wall_seconds'])} | {_time(shard['cpu_seconds'])} "
+                    f"| {_mb(shard['peak_rss_bytes'])} MB "
+                    f"({_mb(shard['worker_peak_rss_bytes'])} MB) |"
+                )
     modified = f", with changes to {', '.join(code['modified'])}" if code["modified"] else ""
     lines += [
         "",
@@ -518,8 +768,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--kinds",
-        default=",".join(KINDS),
-        help=f"comma-separated input kinds (default: all of {', '.join(KINDS)})",
+        help=f"comma-separated input kinds, of {', '.join(KINDS)} (default: the workload's: "
+        + "; ".join(f"{name}: {', '.join(load.kinds)}" for name, load in WORKLOADS.items())
+        + ")",
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
@@ -534,13 +785,17 @@ def main(argv: list[str] | None = None) -> dict:
     args = _parser().parse_args(argv)
     if args.repeat < 1:
         sys.exit(f"bench: --repeat must be at least 1, not {args.repeat}")
-    kinds = [name.strip() for name in args.kinds.split(",") if name.strip()]
+    workload = WORKLOADS[args.workload]
+    kinds = workload.kinds
+    if args.kinds is not None:
+        kinds = tuple(name.strip() for name in args.kinds.split(",") if name.strip())
     unknown = [name for name in kinds if name not in KINDS]
     if unknown or not kinds:
         sys.exit(f"bench: unknown input kind(s) {unknown}; choose from {', '.join(KINDS)}")
-    workload = WORKLOADS[args.workload]
     if args.agents:
-        workload = Workload(f"{workload.name}-{args.agents}-agents", args.agents, workload.seed)
+        workload = dataclasses.replace(
+            workload, name=f"{workload.name}-{args.agents}-agents", agents=args.agents
+        )
     # `kill` and a closed terminal too unwind through `withheld`, restoring the hidden partition.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(128 + signal.SIGHUP))
@@ -558,8 +813,9 @@ def main(argv: list[str] | None = None) -> dict:
     disagreeing = [name for name, kind in results["kinds"].items() if not kind["csv_equal"]]
     if disagreeing:
         sys.exit(
-            f"bench: the CSVs differ for {', '.join(disagreeing)} (DuckDB against timecard, or "
-            "the nightly report against its rerun); all of them are in bench/results/."
+            f"bench: the CSVs differ for {', '.join(disagreeing)} (DuckDB or a sharded run "
+            "against timecard's cold report, or the nightly report against its rerun); all of "
+            "them are in bench/results/."
         )
     return results
 
