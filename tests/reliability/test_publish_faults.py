@@ -17,6 +17,7 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from unittest import mock
 
 import boto3
 import polars as pl
@@ -24,7 +25,7 @@ import pytest
 
 from tests.builders import S3_KEY, S3_SECRET, event, stage_report, write_ndjson
 from tests.reliability import faults
-from timecard import pipeline, publishing, storage
+from timecard import pipeline, publishing, settings, storage
 
 SPEC = pipeline.ReportSpec(
     slug="faulty", name="Faulty", timezone="UTC", prefix="rel", lookback_days=1
@@ -52,14 +53,12 @@ def write_events(root: str, late: bool = False) -> None:
 
 @contextmanager
 def environment(env: dict):
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
+    """`env` as the environment timecard's settings read, without touching the process's real
+    one: glibc's setenv reallocates the environment array, and a Polars worker thread reading it
+    with getenv at that moment dies of SIGSEGV (a whole-environment swap here, per check, did
+    that: docs/testing.md). Children get `env` for real: `faults` forks them single-threaded."""
+    with mock.patch.object(os, "environ", dict(env)):
         yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 class World:
@@ -432,6 +431,18 @@ def test_two_publishers_of_one_window_interleaved_at_every_operation_on_local_di
 @pytest.mark.slow
 def test_two_publishers_of_one_window_interleaved_at_every_operation_on_s3(s3_world):
     race_everywhere(s3_world)
+
+
+def test_the_checks_read_their_environment_without_changing_the_process_one(monkeypatch):
+    changed = []
+    monkeypatch.setattr(os, "putenv", lambda *args: changed.append(("putenv", *args)))
+    monkeypatch.setattr(os, "unsetenv", lambda *args: changed.append(("unsetenv", *args)))
+    with environment({"TIMECARD_OUTPUT_ROOT": "/somewhere/out", "TIMECARD_HOME": "/h"}):
+        assert settings.get_settings().output_root == "/somewhere/out"
+        os.environ["TIMECARD_CACHE_ROOT"] = "/somewhere/cache"
+        assert settings.get_settings().cache_root == "/somewhere/cache"
+    assert "TIMECARD_CACHE_ROOT" not in os.environ
+    assert changed == []
 
 
 def test_the_injector_wraps_every_storage_operation():
