@@ -215,6 +215,36 @@ def s3_client(endpoint: str, **options):
     )
 
 
+def iam_user_keys(endpoint: str, name: str, policy: dict) -> dict[str, str]:
+    """An IAM user of the test server with `policy` as its only policy: its access key id and
+    secret, as the AWS_* variables timecard reads."""
+    import json
+
+    import boto3
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
+    )
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
+
+
+def iam_enforced():
+    """While in this block, moto's servers check every request against its user's policies."""
+    from moto.core.authorization import enable_iam_authentication
+
+    return enable_iam_authentication()
+
+
 class BucketView:
     """A bucket read on the S3 server directly (never through a fault proxy)."""
 

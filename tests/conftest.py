@@ -42,6 +42,18 @@ def s3_server():
 
 
 @pytest.fixture
+def iam_s3_server():
+    """An S3 (and IAM) API server of this test's own, for tests of what a policy allows. moto
+    checks requests against their IAM user's policies only inside `builders.iam_enforced()`: the
+    switch is moto's, for its whole process, so it is never left on."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
 def s3_bucket(s3_server, monkeypatch) -> str:
     """A fresh bucket, with the environment pointing timecard at the server. Returns s3://bucket."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)

@@ -615,10 +615,20 @@ def copy(source: str, destination: str) -> None:
 
 
 def delete(url: str) -> None:
+    """Remove the file at `url`, or every file below it; nothing there is not an error. A
+    delete the store refuses raises, on S3 as on disk."""
     fs, path = _fs(url)
     with failures_explained("delete", url):
-        if fs.exists(path):
-            fs.rm(path, recursive=True)
+        if not is_s3(normalize(url)):
+            if fs.exists(path):
+                fs.rm(path, recursive=True)
+            return
+        # One DeleteObject per object, not s3fs's batch DeleteObjects: that call answers 200
+        # with a per-key error list, which s3fs drops, so a refused delete (a policy without
+        # s3:DeleteObject there) would pass unnoticed, leaving, say, the public copy of a
+        # format a report no longer publishes. timecard's deletes are a few objects each.
+        for key in [path] if fs.isfile(path) else fs.find(path):
+            fs.rm_file(key)
 
 
 def polars_storage_options(url: str) -> dict[str, str] | None:

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from tests.builders import S3_KEY, S3_SECRET, iam_enforced, iam_user_keys
 from timecard import storage
 
 FRAME = pl.DataFrame({"agent": ["a1", "a2", "김민준"], "seconds": [1, 22, 333]})
@@ -94,6 +95,54 @@ def test_s3_write_read_exists_delete(s3_bucket, s3_server):
     assert not storage.exists(url)
     assert _raw_keys(s3_bucket, s3_server) == []
     storage.delete(url)  # deleting what is gone is not an error
+
+
+def test_s3_delete_of_a_folder_removes_what_is_below_it_only(s3_bucket, s3_server):
+    for key in ("p/b.json", "p/sub/a.json", "p2/sibling.json", "p.json"):
+        storage.write_bytes(f"{s3_bucket}/{key}", b"1")
+
+    storage.delete(f"{s3_bucket}/p")
+
+    assert _raw_keys(s3_bucket, s3_server) == ["p.json", "p2/sibling.json"]
+
+
+def test_s3_a_refused_delete_is_an_error_naming_it_never_a_silent_leftover(
+    iam_s3_server, monkeypatch
+):
+    # S3's batch DeleteObjects answers 200 with the refused keys in its body: they must not be
+    # lost. The policy allows everything but deleting.
+    bucket = "kept"
+    boto3.client(
+        "s3",
+        endpoint_url=iam_s3_server,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
+    ).create_bucket(Bucket=bucket)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            },
+        ],
+    }
+    for name, value in iam_user_keys(iam_s3_server, "no-delete", policy).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", iam_s3_server)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with iam_enforced():
+        storage.write_bytes(f"s3://{bucket}/a.csv", b"1")
+        storage.write_bytes(f"s3://{bucket}/folder/b.csv", b"1")
+        for url in (f"s3://{bucket}/a.csv", f"s3://{bucket}/folder"):
+            with pytest.raises(storage.StorageError, match="s3:DeleteObject") as refused:
+                storage.delete(url)
+            assert f"Could not delete {url}" in str(refused.value)
+        assert storage.exists(f"s3://{bucket}/a.csv")
+        assert storage.exists(f"s3://{bucket}/folder/b.csv")
 
 
 def test_s3_list_files_recursive_with_etags_and_empty_for_a_missing_prefix(s3_bucket):
