@@ -200,13 +200,14 @@ def session_table(rows: list[dict]) -> pl.DataFrame:
 S3_KEY, S3_SECRET = "testing-key", "testing-secret-do-not-log"
 
 
-def s3_client(endpoint: str, **options):
+def s3_client(endpoint: str, service: str = "s3", **options):
     """A plain boto3 client of the test server (or a proxy in front of it): what another system
-    delivering or reading objects uses, not timecard's own storage layer."""
+    delivering or reading objects uses, not timecard's own storage layer. `service="iam"` for
+    the server's IAM API."""
     import boto3
 
     return boto3.client(
-        "s3",
+        service,
         endpoint_url=endpoint,
         aws_access_key_id=S3_KEY,
         aws_secret_access_key=S3_SECRET,
@@ -215,20 +216,25 @@ def s3_client(endpoint: str, **options):
     )
 
 
+def upload_tree(local_root, bucket_url: str, endpoint: str) -> int:
+    """Copy a local folder below `bucket_url` (s3://bucket/prefix) with plain boto3, as another
+    system (Firehose) would deliver it; returns how many files."""
+    client = s3_client(endpoint)
+    bucket, _, prefix = bucket_url.removeprefix("s3://").partition("/")
+    uploaded = 0
+    for folder, _, names in os.walk(local_root):
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            key = f"{prefix}/{os.path.relpath(path, local_root)}".lstrip("/")
+            client.upload_file(path, bucket, key)
+            uploaded += 1
+    return uploaded
+
+
 def iam_user_keys(endpoint: str, name: str, policy: dict) -> dict[str, str]:
     """An IAM user of the test server with `policy` as its only policy: its access key id and
     secret, as the AWS_* variables timecard reads."""
-    import json
-
-    import boto3
-
-    iam = boto3.client(
-        "iam",
-        endpoint_url=endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
+    iam = s3_client(endpoint, service="iam")
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=name)["AccessKey"]

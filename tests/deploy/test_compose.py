@@ -13,11 +13,10 @@ import subprocess
 import sys
 import uuid
 
-import boto3
 import pytest
 import yaml
 
-from tests.builders import S3_KEY, S3_SECRET
+from tests.builders import S3_KEY, S3_SECRET, s3_client
 from timecard.settings import ENV_VARS, REPO_ROOT
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())
@@ -317,12 +316,6 @@ def test_bucket_bootstrap_creates_the_bucket_of_each_s3_root_once(s3_server):
 
     assert first.splitlines() == [f"created bucket {bucket}" for bucket in expected]
     assert second.splitlines() == [f"bucket {bucket} exists" for bucket in expected]
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
+    client = s3_client(s3_server)
     existing = {bucket["Name"] for bucket in client.list_buckets()["Buckets"]}
     assert set(expected) <= existing

@@ -21,12 +21,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.builders import (
-    S3_KEY,
-    S3_SECRET,
     event,
     iam_enforced,
     iam_user_keys,
+    s3_client,
     stage_report,
+    upload_tree,
     write_ndjson,
 )
 from timecard import healing, pipeline, publishing, storage
@@ -57,30 +57,13 @@ def bucket_names(policy: dict) -> dict[str, str]:
     }
 
 
-def admin(server: str):
-    return boto3.client(
-        "s3",
-        endpoint_url=server,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
-
-
-def upload(client, local_root: Path, bucket: str, prefix: str) -> None:
-    for path in sorted(local_root.rglob("*")):
-        if path.is_file():
-            key = f"{prefix}/{path.relative_to(local_root).as_posix()}"
-            client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-
-
 def test_a_reports_whole_life_on_s3_needs_no_more_than_the_documented_policy(
     iam_s3_server, tmp_path, monkeypatch
 ):
     server = iam_s3_server
     policy = documented_policy()
     buckets = bucket_names(policy)
-    s3 = admin(server)
+    s3 = s3_client(server)
     for name in buckets.values():
         s3.create_bucket(Bucket=name)
     events_root = tmp_path / "events"
@@ -93,7 +76,7 @@ def test_a_reports_whole_life_on_s3_needs_no_more_than_the_documented_policy(
             event("LOGIN", f"{DAY}T09:00:00Z", "b"),
         ],
     )
-    upload(s3, events_root, buckets["events"], "agent-events")
+    upload_tree(events_root, f"s3://{buckets['events']}/agent-events", server)
     keys = iam_user_keys(server, "timecard", policy)
     for name, value in keys.items():
         monkeypatch.setenv(name, value)
@@ -124,7 +107,8 @@ def test_a_reports_whole_life_on_s3_needs_no_more_than_the_documented_policy(
         urls = publishing.output_urls(SPEC, DAY)
         before = publishing.read_manifest(urls["manifest"])
 
-    upload(s3, late, buckets["events"], "agent-events")  # Firehose delivers a late file
+    # Firehose delivers a late file.
+    upload_tree(late, f"s3://{buckets['events']}/agent-events", server)
     with iam_enforced():
         checks = healing.check_report(SPEC, date.fromisoformat(DAY), "timecard_late_data", "c-1")
         assert [(c.local_date, c.status, c.revision) for c in checks] == [

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 
-import boto3
-
-from tests.builders import S3_KEY, S3_SECRET, arn, event, write_ndjson, write_parquet
+from tests.builders import S3_KEY, S3_SECRET, arn, event, upload_tree, write_ndjson, write_parquet
 from timecard import storage
 from timecard.cli import main
 
@@ -55,26 +53,6 @@ def write_raw_events(root: str) -> None:
     write_ndjson(
         root, "2026-11-03", [event("LOGIN", "2026-11-02T23:30:00Z", "a1", username="=cmd")]
     )
-
-
-def upload_tree(local_root: str, bucket_url: str, s3_server: str) -> int:
-    """Copy a local folder into the bucket with plain boto3, as another system would deliver it."""
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
-    bucket, _, prefix = bucket_url.removeprefix("s3://").partition("/")
-    uploaded = 0
-    for folder, _, names in os.walk(local_root):
-        for name in names:
-            path = os.path.join(folder, name)
-            key = f"{prefix}/{os.path.relpath(path, local_root)}".lstrip("/")
-            client.upload_file(path, bucket, key)
-            uploaded += 1
-    return uploaded
 
 
 def run_report(events: str, out: str, cache: str) -> int:

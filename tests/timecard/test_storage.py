@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from tests.builders import S3_KEY, S3_SECRET, iam_enforced, iam_user_keys
+from tests.builders import iam_enforced, iam_user_keys, s3_client
 from timecard import storage
 
 FRAME = pl.DataFrame({"agent": ["a1", "a2", "김민준"], "seconds": [1, 22, 333]})
@@ -112,13 +112,7 @@ def test_s3_a_refused_delete_is_an_error_naming_it_never_a_silent_leftover(
     # S3's batch DeleteObjects answers 200 with the refused keys in its body: they must not be
     # lost. The policy allows everything but deleting.
     bucket = "kept"
-    boto3.client(
-        "s3",
-        endpoint_url=iam_s3_server,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    ).create_bucket(Bucket=bucket)
+    s3_client(iam_s3_server).create_bucket(Bucket=bucket)
     policy = {
         "Version": "2012-10-17",
         "Statement": [

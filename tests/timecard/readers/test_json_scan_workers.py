@@ -9,10 +9,9 @@ import os
 import uuid
 from datetime import date
 
-import boto3
 import pytest
 
-from tests.builders import S3_KEY, S3_SECRET, event, partition_dir, read_day
+from tests.builders import S3_KEY, S3_SECRET, event, partition_dir, read_day, s3_client
 from timecard import ingest, storage
 from timecard.condensed import RawReads
 from timecard.errors import UnreadableInputError
@@ -152,13 +151,7 @@ def test_a_worker_that_cannot_read_leaves_the_object_to_its_parent(tmp_path):
 
 
 def upload_day(endpoint: str, tmp_path) -> str:
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
+    client = s3_client(endpoint)
     bucket = f"workers-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
     local = tmp_path / "local"
